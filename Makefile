@@ -1,0 +1,131 @@
+# vectis -- build, run, test, bench.
+#
+#   make            build src/vectis-server (installs missing Debian packages first)
+#   make run        build and start the server on port 6379 with defaults
+#   make test       unit tests (cmocka), end-to-end tests (Tcl), fuzz smoke
+#   make asan       the whole suite under AddressSanitizer + UBSan
+#   make tsan       the threaded unit tests under ThreadSanitizer
+#   make fuzz       run the libFuzzer targets (FUZZ_SECONDS each, default 60)
+#   make bench-net  redis-benchmark against vectis and redis-server, side by side
+#   make bench-index  index benchmark against hnswlib (see utils/)
+#
+# Objects go to $(BUILD) (build/, build-asan/, build-tsan/), so the three
+# flavours never mix. Every library comes from pkg-config.
+
+BUILD    ?= build
+SANITIZE ?=
+CC       ?= cc
+ARCH     := $(shell uname -m)
+
+PKGS     := libevent libevent_pthreads libxxhash
+ifeq ($(SANITIZE),)
+PKGS     += jemalloc
+ALLOC_DEF := -DVECTIS_JEMALLOC
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+OPT      ?= -O2
+WARN     := -Wall -Wextra -Werror
+CFLAGS   := -std=c11 $(OPT) -g $(WARN) -D_GNU_SOURCE -pthread -MMD -MP -Isrc $(ALLOC_DEF) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS  := -pthread $(EXTRA_LDFLAGS)
+LIBS     := $(PKG_LIBS) -lm
+
+ifneq ($(SANITIZE),)
+CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=$(SANITIZE)
+endif
+
+# ---------------------------------------------------------------- sources
+SIMD_SRCS := $(wildcard src/simd/*.c)
+ifeq ($(ARCH),x86_64)
+SIMD_SRCS := $(filter-out %_neon.c,$(SIMD_SRCS))
+else
+SIMD_SRCS := $(filter-out %_avx2.c %_avx512.c,$(SIMD_SRCS))
+endif
+
+LIB_SRCS := $(wildcard src/resp/*.c) $(SIMD_SRCS) $(wildcard src/index/*.c) \
+            $(wildcard src/engine/*.c) $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB      := $(BUILD)/libvectis.a
+
+SERVER_BIN := $(BUILD)/vectis-server
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+# Per-ISA kernels get their own flags; the rest of the binary stays baseline
+# x86-64 (never -march=native).
+$(BUILD)/src/simd/%_avx2.o:   ISA_FLAGS := -mavx2 -mfma -mf16c
+$(BUILD)/src/simd/%_avx512.o: ISA_FLAGS := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vpopcntdq -mavx2 -mfma -mf16c
+
+.PHONY: all deps run test test-unit test-tcl test-fuzz-smoke asan tsan fuzz clean \
+        bench bench-net bench-index format
+
+all: deps src/vectis-server
+
+deps:
+	@./utils/install-deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ISA_FLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SERVER_BIN): $(BUILD)/src/main.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+src/vectis-server: $(SERVER_BIN)
+	@if [ "$(BUILD)" = "build" ]; then cp $(SERVER_BIN) $@; fi
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB) $(LDFLAGS) $(LIBS) -lcmocka
+
+run: all
+	./src/vectis-server
+
+# ------------------------------------------------------------------ tests
+TCL_ARGS ?=
+test: deps
+	@$(MAKE) --no-print-directory src/vectis-server $(UNIT_BINS)
+	@$(MAKE) --no-print-directory test-unit test-tcl test-fuzz-smoke
+
+test-unit: $(UNIT_BINS)
+	@./tests/run-unit.sh $(UNIT_BINS)
+
+test-tcl: $(SERVER_BIN)
+	tclsh tests/tcl/run.tcl --server $(SERVER_BIN) $(TCL_ARGS)
+
+# 30-second smoke run of every libFuzzer target (needs clang).
+test-fuzz-smoke:
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-30} ./tests/fuzz/run.sh
+
+fuzz:
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-60} ./tests/fuzz/run.sh
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=address,undefined OPT=-O1 test-unit test-tcl
+
+tsan: deps
+	@$(MAKE) --no-print-directory BUILD=build-tsan SANITIZE=thread OPT=-O1 test-unit
+
+# ------------------------------------------------------------------ bench
+bench: bench-net bench-index
+
+bench-net: deps src/vectis-server
+	./utils/bench-net.sh
+
+format:
+	clang-format -i $$(find src tests utils -name '*.[ch]')
+
+clean:
+	rm -rf build build-asan build-tsan build-fuzz src/vectis-server
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# Fragments owned by sub-projects (benchmarks, tools) add their own targets.
+-include $(wildcard utils/*.mk tests/*.mk)
