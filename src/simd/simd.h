@@ -18,7 +18,8 @@
  *   - _x4 variants compute one query `q` against four vectors b0..b3 and
  *     write out[0..3]; they give the same result as four single calls up to
  *     floating-point reassociation.
- *   - int8 kernels return exact int32 sums (no overflow for dim <= 2^17).
+ *   - int8 kernels return exact int32 sums: dot for dim < 2^17 (128^2 * 2^17
+ *     = 2^31 would overflow), l2sq for dim <= 2^15 (255^2 * 2^15 < 2^31).
  *   - f16 is IEEE binary16, bf16 is bfloat16, both stored as uint16_t.
  *
  * Thread safety: simd_init() and simd_force() must run before other threads
