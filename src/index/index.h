@@ -125,7 +125,9 @@ static inline const void *index_column_row(const index_column *c, uint32_t row)
 
 /* -------------------------------------------------------------- creation */
 
-typedef struct index index; /* opaque */
+/* The index type is `vindex` (plain `index` would clash with index(3) from
+ * <strings.h>). Opaque. */
+typedef struct vindex vindex;
 
 /* One creation parameter, e.g. {"M", "16"}. Names are case-insensitive. */
 typedef struct index_param {
@@ -166,12 +168,12 @@ typedef struct index_param {
  * bad / unknown / repeated parameter ("M must be an integer between 2 and
  * 512", "unknown HNSW parameter 'FOO'"). The index does not own col's
  * memory. */
-index *index_new(const char *type, index_elem elem, index_metric metric, uint32_t dim,
+vindex *index_new(const char *type, index_elem elem, index_metric metric, uint32_t dim,
                  const index_column *col, const index_param *params, size_t nparams, char *err,
                  size_t errlen);
 
 /* Frees everything the index owns. index_free(NULL) is a no-op. */
-void index_free(index *idx);
+void index_free(vindex *idx);
 
 /* Registry: number of types, and the name of type i (0 <= i < count), for
  * HELP / error messages. */
@@ -180,25 +182,25 @@ const char *index_type_name(size_t i);
 
 /* The canonical type name of idx ("FLAT", "HNSW"), its element type,
  * metric, dim, and the rows indexed so far (rows 0..count-1). */
-const char *index_type(const index *idx);
-index_elem index_elem_type(const index *idx);
-index_metric index_metric_type(const index *idx);
-uint32_t index_dim(const index *idx);
-uint32_t index_count(const index *idx);
+const char *index_type(const vindex *idx);
+index_elem index_elem_type(const vindex *idx);
+index_metric index_metric_type(const vindex *idx);
+uint32_t index_dim(const vindex *idx);
+uint32_t index_count(const vindex *idx);
 
 /* Writes "M=16 EFC=200 ..." (the effective parameters) into buf. */
-void index_describe(const index *idx, char *buf, size_t buflen);
+void index_describe(const vindex *idx, char *buf, size_t buflen);
 
 /* ----------------------------------------------------------------- writes */
 
 /* Indexes row `row`, which must equal index_count(idx) (rows are added in
  * order, exactly once). Returns 0, or -1 with a message. */
-int index_add(index *idx, uint32_t row, char *err, size_t errlen);
+int index_add(vindex *idx, uint32_t row, char *err, size_t errlen);
 
 /* Indexes rows index_count(idx) .. nrows-1 with `threads` threads (0 or 1:
  * the calling thread only). With one thread, the result equals adding the
  * rows one by one. Returns 0, or -1 with a message. */
-int index_build(index *idx, uint32_t nrows, unsigned threads, char *err, size_t errlen);
+int index_build(vindex *idx, uint32_t nrows, unsigned threads, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- search */
 
@@ -226,7 +228,7 @@ typedef struct index_search_params {
  * returns how many (fewer than k only when fewer rows are allowed/indexed),
  * or -1 with a message (k > INDEX_MAX_K, allocation failure). `query` has
  * the index's element type and dim. p may be NULL (defaults). */
-long index_search(const index *idx, const void *query, size_t k, const index_search_params *p,
+long index_search(const vindex *idx, const void *query, size_t k, const index_search_params *p,
                   index_hit *out, char *err, size_t errlen);
 
 /* Growable hit list for range search. Zero-initialise; free with
@@ -242,19 +244,19 @@ void index_hits_free(index_hits *h);
  * (exact for FLAT, approximate for graph indexes), sorted by distance then
  * row, at most p->max_hits when set. Returns the number of hits appended, or
  * -1 with a message. */
-long index_range_search(const index *idx, const void *query, float radius,
+long index_range_search(const vindex *idx, const void *query, float radius,
                         const index_search_params *p, index_hits *out, char *err, size_t errlen);
 
 /* ------------------------------------------------------- memory, checking */
 
 /* Bytes the index owns (links, codes, norms, scratch pools), not the column. */
-size_t index_memory(const index *idx);
+size_t index_memory(const vindex *idx);
 
 /* Checks every structural invariant (link targets < count, no self links, no
  * duplicate links, list sizes within bounds, levels consistent, entry point
  * valid, codes consistent with the column where cheap). Returns 0, or -1
  * with a message naming the first violation. Must not race with a writer. */
-int index_validate(const index *idx, char *err, size_t errlen);
+int index_validate(const vindex *idx, char *err, size_t errlen);
 
 /* ------------------------------------------------------ save / load */
 
@@ -275,12 +277,12 @@ typedef int (*index_read_fn)(void *ctx, void *buf, size_t len);
  * and structurally invalid content, with a message; it never allocates more
  * than a small multiple of the bytes actually read.
  */
-int index_save(const index *idx, index_write_fn write, void *ctx, char *err, size_t errlen);
+int index_save(const vindex *idx, index_write_fn write, void *ctx, char *err, size_t errlen);
 
 /* Loads an index over `col`; elem, metric and dim must match the stream
  * (they describe the caller's column). Returns NULL with a message on any
  * error. */
-index *index_load(index_elem elem, index_metric metric, uint32_t dim, const index_column *col,
+vindex *index_load(index_elem elem, index_metric metric, uint32_t dim, const index_column *col,
                   index_read_fn read, void *ctx, char *err, size_t errlen);
 
 /* ------------------------------------------------------------ allocator */
