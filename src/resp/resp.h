@@ -99,6 +99,19 @@ size_t resp_parser_capacity(const resp_parser *p);
 /* Frees unused capacity when the buffer is empty and larger than `keep`. */
 void resp_parser_shrink(resp_parser *p, size_t keep);
 
+/* Added by the parser's author (not in the first version of this header):
+ *
+ * Applies Redis 7.2's limits for clients that have not authenticated yet:
+ * more than 10 arguments is "Protocol error: unauthenticated multibulk
+ * length", a bulk over 16384 bytes "Protocol error: unauthenticated bulk
+ * length". Off by default; takes effect at the next header parsed. */
+void resp_parser_set_auth_required(resp_parser *p, int required);
+
+/* Bytes still missing to complete the bulk argument being read (including
+ * its CRLF), 0 when not inside a bulk. A reader may use it to size its next
+ * read for big arguments, as Redis does. */
+size_t resp_parser_want(const resp_parser *p);
+
 /* The message of the last RESP_ERROR, e.g. "Protocol error: invalid bulk
  * length" (without "ERR "). */
 const char *resp_parser_error(const resp_parser *p);

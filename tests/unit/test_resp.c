@@ -1,0 +1,680 @@
+/*
+ * test_resp.c -- unit tests of src/resp: the request parser and the reply
+ * builder.
+ *
+ * Parser tests describe each case as input bytes plus the expected result:
+ * the requests re-encoded canonically (one letter, I for inline or M for
+ * multibulk, then "*argc\r\n$len\r\n<arg>\r\n..."), and the protocol error
+ * that ends the input, if any. Every case is run whole, split at every byte
+ * offset, split at every pair of offsets (short inputs), byte by byte, and
+ * in random pieces; every run must give exactly the expected result. Input
+ * goes alternately through resp_parser_feed() and the zero-copy
+ * resp_parser_space()/resp_parser_wrote() pair.
+ *
+ * Builder tests compare every encoding byte for byte in RESP2 and RESP3.
+ *
+ * The random seed is printed; set RESP_TEST_SEED to replay a run.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "resp/resp.h"
+
+static unsigned long long test_seed;
+static unsigned long long rng_state;
+
+static unsigned long long rng_next(void)
+{
+    /* splitmix64: small, good enough for choosing split points. */
+    unsigned long long z = (rng_state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static const resp_limits default_limits = {
+    .max_bulk_len = 512LL * 1024 * 1024,
+    .max_multibulk_len = 1024 * 1024,
+    .max_inline_len = 64 * 1024,
+};
+
+/* --------------------------------------------------------- tiny string */
+
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+} sbuf;
+
+static void sb_add(sbuf *s, const void *d, size_t n)
+{
+    if (s->len + n + 1 > s->cap) {
+        s->cap = (s->len + n + 1) * 2;
+        s->p = realloc(s->p, s->cap);
+        assert_non_null(s->p);
+    }
+    memcpy(s->p + s->len, d, n);
+    s->len += n;
+    s->p[s->len] = '\0';
+}
+
+static void sb_addf(sbuf *s, const char *fmt, ...)
+{
+    char tmp[64];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    sb_add(s, tmp, (size_t)n);
+}
+
+/* ------------------------------------------------------ parser harness */
+
+typedef struct run_result {
+    sbuf out;      /* canonical encoding of every request returned */
+    int error;     /* 1 when the run ended in RESP_ERROR */
+    char err[128]; /* its message */
+} run_result;
+
+/* Pulls every available request into r. */
+static void drain(resp_parser *p, run_result *r)
+{
+    resp_request req;
+    resp_status st;
+    while ((st = resp_parser_next(p, &req)) == RESP_OK) {
+        assert_true(req.argc > 0);
+        sb_addf(&r->out, "%c*%d\r\n", req.is_inline ? 'I' : 'M', req.argc);
+        for (int i = 0; i < req.argc; i++) {
+            assert_int_equal(req.argv[i][req.argvlen[i]], '\0');
+            sb_addf(&r->out, "$%zu\r\n", req.argvlen[i]);
+            sb_add(&r->out, req.argv[i], req.argvlen[i]);
+            sb_add(&r->out, "\r\n", 2);
+        }
+    }
+    if (st == RESP_ERROR) {
+        const char *msg = resp_parser_error(p);
+        if (r->error) {
+            /* Sticky: the same error again. */
+            assert_string_equal(r->err, msg);
+        } else {
+            r->error = 1;
+            snprintf(r->err, sizeof(r->err), "%s", msg);
+        }
+        /* Asking again keeps failing the same way. */
+        assert_int_equal(resp_parser_next(p, &req), RESP_ERROR);
+        assert_string_equal(resp_parser_error(p), r->err);
+    } else {
+        assert_int_equal(st, RESP_MORE);
+        assert_false(r->error);
+    }
+}
+
+static int feed_toggle;
+
+/* Feeds one piece, alternating between the two input paths. */
+static void feed_piece(resp_parser *p, const char *d, size_t n)
+{
+    if (feed_toggle++ & 1) {
+        resp_parser_feed(p, d, n);
+    } else {
+        size_t want = n + (size_t)(rng_next() % 64);
+        char *dst = resp_parser_space(p, want);
+        assert_non_null(dst);
+        memcpy(dst, d, n);
+        resp_parser_wrote(p, n);
+    }
+}
+
+/* Runs the input cut at the given increasing offsets. */
+static void run_cuts(const resp_limits *lim, const char *in, size_t n, const size_t *cuts,
+                     int ncuts, run_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    resp_parser *p = resp_parser_new(lim);
+    size_t prev = 0;
+    for (int i = 0; i <= ncuts; i++) {
+        size_t end = i < ncuts ? cuts[i] : n;
+        feed_piece(p, in + prev, end - prev);
+        drain(p, r);
+        prev = end;
+    }
+    resp_parser_free(p);
+}
+
+static void check_run(const run_result *r, const char *exp, size_t explen, const char *experr,
+                      const char *what)
+{
+    if (r->out.len != explen || memcmp(r->out.p ? r->out.p : "", exp, explen) != 0) {
+        print_error("requests differ (%s): got %zu bytes [%.*s] want %zu bytes [%.*s]\n", what,
+                    r->out.len, (int)r->out.len, r->out.p ? r->out.p : "", explen, (int)explen,
+                    exp);
+        fail();
+    }
+    if (experr) {
+        if (!r->error || strcmp(r->err, experr) != 0) {
+            print_error("error differs (%s): got [%s] want [%s]\n", what,
+                        r->error ? r->err : "(none)", experr);
+            fail();
+        }
+    } else if (r->error) {
+        print_error("unexpected error (%s): [%s]\n", what, r->err);
+        fail();
+    }
+}
+
+/* Checks that every way of splitting `in` gives `exp` and `experr`. */
+static void check_case_lim(const resp_limits *lim, const char *in, size_t n, const char *exp,
+                           size_t explen, const char *experr)
+{
+    run_result r;
+    char what[64];
+
+    run_cuts(lim, in, n, NULL, 0, &r);
+    check_run(&r, exp, explen, experr, "whole");
+    free(r.out.p);
+
+    for (size_t i = 0; i <= n; i++) {
+        size_t cut = i;
+        run_cuts(lim, in, n, &cut, 1, &r);
+        snprintf(what, sizeof(what), "split at %zu", i);
+        check_run(&r, exp, explen, experr, what);
+        free(r.out.p);
+    }
+
+    if (n <= 80) {
+        for (size_t i = 0; i <= n; i++) {
+            for (size_t j = i; j <= n; j++) {
+                size_t cuts[2] = {i, j};
+                run_cuts(lim, in, n, cuts, 2, &r);
+                snprintf(what, sizeof(what), "split at %zu,%zu", i, j);
+                check_run(&r, exp, explen, experr, what);
+                free(r.out.p);
+            }
+        }
+    }
+
+    size_t *cuts = malloc((n + 1) * sizeof(*cuts));
+    assert_non_null(cuts);
+    for (size_t i = 0; i < n; i++) cuts[i] = i + 1;
+    run_cuts(lim, in, n, cuts, n > 0 ? (int)n - 1 : 0, &r);
+    check_run(&r, exp, explen, experr, "byte by byte");
+    free(r.out.p);
+
+    for (int k = 0; k < 20; k++) {
+        int nc = 0;
+        size_t at = 0;
+        while (1) {
+            at += 1 + (size_t)(rng_next() % (n / 4 + 2));
+            if (at >= n) break;
+            cuts[nc++] = at;
+        }
+        run_cuts(lim, in, n, cuts, nc, &r);
+        check_run(&r, exp, explen, experr, "random pieces");
+        free(r.out.p);
+    }
+    free(cuts);
+}
+
+#define CASEL(lim, in, exp, err)                                                                   \
+    check_case_lim(lim, in, sizeof(in) - 1, exp, sizeof(exp) - 1, err)
+#define CASE(in, exp, err) CASEL(&default_limits, in, exp, err)
+
+/* -------------------------------------------------------- parser: valid */
+
+static void test_parse_multibulk(void **state)
+{
+    (void)state;
+    CASE("*1\r\n$4\r\nPING\r\n", "M*1\r\n$4\r\nPING\r\n", NULL);
+    CASE("*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n",
+         "M*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n", NULL);
+    /* Empty bulk. */
+    CASE("*2\r\n$4\r\nECHO\r\n$0\r\n\r\n", "M*2\r\n$4\r\nECHO\r\n$0\r\n\r\n", NULL);
+    /* Binary: NUL, CR, LF inside a bulk. */
+    CASE("*2\r\n$4\r\nECHO\r\n$7\r\na\0\r\nb\n\0\r\n",
+         "M*2\r\n$4\r\nECHO\r\n$7\r\na\0\r\nb\n\0\r\n", NULL);
+    /* *0 and negative counts are skipped. */
+    CASE("*0\r\n", "", NULL);
+    CASE("*-1\r\n*-7\r\n*0\r\n*1\r\n$1\r\nx\r\n*0\r\n", "M*1\r\n$1\r\nx\r\n", NULL);
+    /* Redis skips the byte after each header CR and the two bytes after a
+     * bulk without looking at them. */
+    CASE("*1\rX$1\rYa??", "M*1\r\n$1\r\na\r\n", NULL);
+}
+
+static void test_parse_inline(void **state)
+{
+    (void)state;
+    CASE("PING\r\n", "I*1\r\n$4\r\nPING\r\n", NULL);
+    CASE("PING\n", "I*1\r\n$4\r\nPING\r\n", NULL);
+    CASE("set k v\n", "I*3\r\n$3\r\nset\r\n$1\r\nk\r\n$1\r\nv\r\n", NULL);
+    CASE("  a   b\t\tc  \r\n", "I*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n", NULL);
+    /* Empty and blank lines are skipped. */
+    CASE("\r\n\n   \r\n \t \n", "", NULL);
+    CASE("\nPING\n\r\n", "I*1\r\n$4\r\nPING\r\n", NULL);
+    /* Quotes. */
+    CASE("set \"a b\" 'c d'\r\n", "I*3\r\n$3\r\nset\r\n$3\r\na b\r\n$3\r\nc d\r\n", NULL);
+    CASE("echo \"\" ''\n", "I*3\r\n$4\r\necho\r\n$0\r\n\r\n$0\r\n\r\n", NULL);
+    /* Double-quote escapes, including unknown ones and a bad \x. */
+    CASE("echo \"\\x41\\x4a\\x4F\\n\\r\\t\\b\\a\\\\\\\"\\q\\xZZ\\x4\"\n",
+         "I*2\r\n$4\r\necho\r\n$16\r\nAJO\n\r\t\b\a\\\"qxZZx4\r\n", NULL);
+    CASE("e \"\\x00\\xff\"\n", "I*2\r\n$1\r\ne\r\n$2\r\n\0\xff\r\n", NULL);
+    /* Single quotes: only \' is an escape. */
+    CASE("echo 'it\\'s' 'a\\nb' '\"'\n",
+         "I*4\r\n$4\r\necho\r\n$4\r\nit's\r\n$4\r\na\\nb\r\n$1\r\n\"\r\n", NULL);
+    /* A quote inside a word opens a quoted part of the same argument. */
+    CASE("echo foo\"bar baz\" x\n", "I*3\r\n$4\r\necho\r\n$10\r\nfoobar baz\r\n$1\r\nx\r\n",
+         NULL);
+    /* A CR inside the line separates arguments; \v and \f do not inside a
+     * word but are skipped between words; after a closing quote any blank
+     * may follow. */
+    CASE("a\rb\r\n", "I*2\r\n$1\r\na\r\n$1\r\nb\r\n", NULL);
+    CASE("a\vb \fc\n", "I*2\r\n$3\r\na\vb\r\n$1\r\nc\r\n", NULL);
+    CASE("\"a\"\vb\n", "I*2\r\n$1\r\na\r\n$1\r\nb\r\n", NULL);
+    /* A closing quote at the very end of the line. */
+    CASE("x \"y\"\r\n", "I*2\r\n$1\r\nx\r\n$1\r\ny\r\n", NULL);
+    /* NUL bytes are data (Redis's C-string splitting would stop there). */
+    CASE("echo a\0b\n", "I*2\r\n$4\r\necho\r\n$3\r\na\0b\r\n", NULL);
+    /* A line with the CR only: still a line. */
+    CASE("x\r\r\n", "I*1\r\n$1\r\nx\r\n", NULL);
+}
+
+static void test_parse_pipeline(void **state)
+{
+    (void)state;
+    CASE("*1\r\n$4\r\nPING\r\nPING\r\n*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n\r\n"
+         "echo \"x y\"\n*0\r\n*1\r\n$0\r\n\r\n",
+         "M*1\r\n$4\r\nPING\r\nI*1\r\n$4\r\nPING\r\nM*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n"
+         "I*2\r\n$4\r\necho\r\n$3\r\nx y\r\nM*1\r\n$0\r\n\r\n",
+         NULL);
+
+    /* Many commands of every kind, built at run time. */
+    sbuf in = {0}, exp = {0};
+    for (int i = 0; i < 300; i++) {
+        char arg[32];
+        int n = snprintf(arg, sizeof(arg), "v%d", i * 7919);
+        switch (i % 4) {
+        case 0:
+            sb_addf(&in, "*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n", n, arg);
+            sb_addf(&exp, "M*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n", n, arg);
+            break;
+        case 1:
+            sb_addf(&in, "get %s\r\n", arg);
+            sb_addf(&exp, "I*2\r\n$3\r\nget\r\n$%d\r\n%s\r\n", n, arg);
+            break;
+        case 2:
+            sb_addf(&in, "\r\n*0\r\n");
+            break;
+        case 3:
+            sb_add(&in, "*1\r\n$3\r\n\r\n\0\r\n", 13);
+            sb_add(&exp, "M*1\r\n$3\r\n\r\n\0\r\n", 14);
+            break;
+        }
+    }
+    check_case_lim(&default_limits, in.p, in.len, exp.p, exp.len, NULL);
+    free(in.p);
+    free(exp.p);
+}
+
+/* -------------------------------------------------------- parser: errors */
+
+static void test_parse_errors_multibulk(void **state)
+{
+    (void)state;
+    const char *imb = "Protocol error: invalid multibulk length";
+    const char *ib = "Protocol error: invalid bulk length";
+    CASE("*abc\r\n", "", imb);
+    CASE("*\r\n", "", imb);
+    CASE("*+1\r\n", "", imb);
+    CASE("* 1\r\n", "", imb);
+    CASE("*1 \r\n", "", imb);
+    CASE("*01\r\n", "", imb);
+    CASE("*-0\r\n", "", imb);
+    CASE("*-\r\n", "", imb);
+    CASE("*99999999999999999999\r\n", "", imb);
+    CASE("*9223372036854775808\r\n", "", imb);
+    CASE("*1048577\r\n", "", imb);
+    CASE("*1\r\nX\r\n", "", "Protocol error: expected '$', got 'X'");
+    CASE("*2\r\n$1\r\na\r\n:1\r\n", "", "Protocol error: expected '$', got ':'");
+    CASE("*1\r\n\r\n", "", "Protocol error: expected '$', got '\r'");
+    CASE("*1\r\n$-1\r\n", "", ib);
+    CASE("*1\r\n$abc\r\n", "", ib);
+    CASE("*1\r\n$\r\n", "", ib);
+    CASE("*1\r\n$+1\r\n", "", ib);
+    CASE("*1\r\n$01\r\n", "", ib);
+    CASE("*1\r\n$ 1\r\n", "", ib);
+    CASE("*1\r\n$-0\r\n", "", ib);
+    CASE("*1\r\n$536870913\r\n", "", ib);
+    CASE("*1\r\n$99999999999999999999999\r\n", "", ib);
+    /* Requests before the error come out first. */
+    CASE("PING\r\n*1\r\n$4\r\nPING\r\n*x\r\nPING\r\n",
+         "I*1\r\n$4\r\nPING\r\nM*1\r\n$4\r\nPING\r\n", imb);
+}
+
+static void test_parse_errors_inline(void **state)
+{
+    (void)state;
+    const char *ub = "Protocol error: unbalanced quotes in request";
+    CASE("set \"abc\n", "", ub);
+    CASE("set 'abc\r\n", "", ub);
+    CASE("set \"a\"b\n", "", ub);
+    CASE("set 'a'b\n", "", ub);
+    CASE("set \"abc\\\"\n", "", ub);
+    CASE("set \"abc\\\n", "", ub);
+    CASE("ok\nset \"a\n", "I*1\r\n$2\r\nok\r\n", ub);
+}
+
+static void test_parse_limits(void **state)
+{
+    (void)state;
+    resp_limits lim = {.max_bulk_len = 10, .max_multibulk_len = 3, .max_inline_len = 16};
+    /* Bulk length at and above the limit. */
+    CASEL(&lim, "*1\r\n$10\r\n0123456789\r\n", "M*1\r\n$10\r\n0123456789\r\n", NULL);
+    CASEL(&lim, "*1\r\n$11\r\n", "", "Protocol error: invalid bulk length");
+    /* Count at and above the limit. */
+    CASEL(&lim, "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n",
+          "M*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n", NULL);
+    CASEL(&lim, "*4\r\n", "", "Protocol error: invalid multibulk length");
+    /* Inline line of exactly the limit (CRLF not counted), then one more. */
+    CASEL(&lim, "aaaaaaaaaaaaaaaa\r\n", "I*1\r\n$16\r\naaaaaaaaaaaaaaaa\r\n", NULL);
+    CASEL(&lim, "aaaaaaaaaaaaaaaaa\r\n", "", "Protocol error: too big inline request");
+    /* Too long without a newline at all. */
+    CASEL(&lim, "aaaaaaaaaaaaaaaaa", "", "Protocol error: too big inline request");
+    CASEL(&lim, "aaaaaaaaaaaaaaaa", "", NULL);
+    /* Header lines: "*" plus 16 bytes is too long; a bulk header too. */
+    CASEL(&lim, "*0000000000000001", "", "Protocol error: too big mbulk count string");
+    CASEL(&lim, "*000000000000001", "", NULL);
+    CASEL(&lim, "*1\r\n$0000000000000001", "", "Protocol error: too big bulk count string");
+    CASEL(&lim, "*1\r\n$000000000000001\r\n", "", "Protocol error: invalid bulk length");
+    /* A header line that is complete but too long is the same error. */
+    CASEL(&lim, "*1\r\n$0000000000000001\r\n", "", "Protocol error: too big bulk count string");
+    /* The '$' is checked once the line is complete, as Redis does. */
+    CASEL(&lim, "*1\r\nxxxxxxxxxxxxxxxxxx", "", "Protocol error: too big bulk count string");
+
+    /* Default limits: 64 KB lines. */
+    size_t n = 64 * 1024 + 1;
+    char *big = malloc(n + 2);
+    assert_non_null(big);
+    memset(big, 'a', n);
+    resp_parser *p = resp_parser_new(&default_limits);
+    resp_request req;
+    resp_parser_feed(p, big, n - 1);
+    assert_int_equal(resp_parser_next(p, &req), RESP_MORE);
+    resp_parser_feed(p, big, 1);
+    assert_int_equal(resp_parser_next(p, &req), RESP_ERROR);
+    assert_string_equal(resp_parser_error(p), "Protocol error: too big inline request");
+    resp_parser_free(p);
+
+    big[0] = '*';
+    p = resp_parser_new(&default_limits);
+    resp_parser_feed(p, big, n);
+    assert_int_equal(resp_parser_next(p, &req), RESP_ERROR);
+    assert_string_equal(resp_parser_error(p), "Protocol error: too big mbulk count string");
+    resp_parser_free(p);
+    free(big);
+}
+
+static void test_parse_set_limits(void **state)
+{
+    (void)state;
+    resp_limits small = {.max_bulk_len = 3, .max_multibulk_len = 2, .max_inline_len = 100};
+    resp_parser *p = resp_parser_new(&default_limits);
+    resp_request req;
+    /* A request already started keeps the limits it started with. */
+    resp_parser_feed(p, "*2\r\n$5\r\nhello", 13);
+    assert_int_equal(resp_parser_next(p, &req), RESP_MORE);
+    resp_parser_set_limits(p, &small);
+    resp_parser_feed(p, "\r\n$5\r\nworld\r\n", 13);
+    assert_int_equal(resp_parser_next(p, &req), RESP_OK);
+    assert_int_equal(req.argc, 2);
+    assert_memory_equal(req.argv[1], "world", 6);
+    /* The next one has the new limits. */
+    resp_parser_feed(p, "*1\r\n$4\r\nPING\r\n", 14);
+    assert_int_equal(resp_parser_next(p, &req), RESP_ERROR);
+    assert_string_equal(resp_parser_error(p), "Protocol error: invalid bulk length");
+    resp_parser_free(p);
+}
+
+static void test_parse_auth_required(void **state)
+{
+    (void)state;
+    resp_parser *p = resp_parser_new(&default_limits);
+    resp_request req;
+    resp_parser_set_auth_required(p, 1);
+    resp_parser_feed(p, "*10\r\n", 5);
+    for (int i = 0; i < 10; i++) resp_parser_feed(p, "$1\r\nx\r\n", 7);
+    assert_int_equal(resp_parser_next(p, &req), RESP_OK);
+    assert_int_equal(req.argc, 10);
+    resp_parser_feed(p, "*11\r\n", 5);
+    assert_int_equal(resp_parser_next(p, &req), RESP_ERROR);
+    assert_string_equal(resp_parser_error(p), "Protocol error: unauthenticated multibulk length");
+    resp_parser_free(p);
+
+    char *blob = calloc(1, 16387);
+    assert_non_null(blob);
+    memcpy(blob + 16385, "\r\n", 2);
+
+    /* 16384 bytes are allowed, 16385 are not. */
+    p = resp_parser_new(&default_limits);
+    resp_parser_set_auth_required(p, 1);
+    resp_parser_feed(p, "*1\r\n$16384\r\n", 12);
+    resp_parser_feed(p, blob + 1, 16386);
+    assert_int_equal(resp_parser_next(p, &req), RESP_OK);
+    assert_int_equal(req.argvlen[0], 16384);
+    resp_parser_feed(p, "*1\r\n$16385\r\n", 12);
+    assert_int_equal(resp_parser_next(p, &req), RESP_ERROR);
+    assert_string_equal(resp_parser_error(p), "Protocol error: unauthenticated bulk length");
+    resp_parser_free(p);
+
+    /* Once AUTH ran the limit is lifted for what follows. */
+    p = resp_parser_new(&default_limits);
+    resp_parser_set_auth_required(p, 1);
+    resp_parser_set_auth_required(p, 0);
+    resp_parser_feed(p, "*1\r\n$16385\r\n", 12);
+    resp_parser_feed(p, blob, 16387);
+    assert_int_equal(resp_parser_next(p, &req), RESP_OK);
+    assert_int_equal(req.argvlen[0], 16385);
+    free(blob);
+    resp_parser_free(p);
+}
+
+/* ------------------------------------------------- parser: memory use */
+
+static void test_parse_big_bulk(void **state)
+{
+    (void)state;
+    const size_t big = 8 * 1024 * 1024 + 3; /* bytes: a large, odd-sized argument */
+    const size_t rd = 16 * 1024;            /* bytes per simulated read */
+    resp_parser *p = resp_parser_new(&default_limits);
+    resp_request req;
+    char hdr[64];
+    int hl = snprintf(hdr, sizeof(hdr), "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%zu\r\n", big);
+    resp_parser_feed(p, hdr, (size_t)hl);
+    assert_int_equal(resp_parser_next(p, &req), RESP_MORE);
+    assert_int_equal(resp_parser_want(p), big + 2);
+
+    size_t sent = 0, caps_seen = 0, last_cap = resp_parser_capacity(p);
+    while (sent < big + 2) {
+        size_t n = big + 2 - sent < rd ? big + 2 - sent : rd;
+        char *dst = resp_parser_space(p, rd);
+        for (size_t i = 0; i < n; i++) {
+            size_t at = sent + i;
+            dst[i] = at < big ? (char)('a' + at % 26) : (at == big ? '\r' : '\n');
+        }
+        resp_parser_wrote(p, n);
+        sent += n;
+        if (resp_parser_capacity(p) != last_cap) {
+            caps_seen++;
+            last_cap = resp_parser_capacity(p);
+        }
+        resp_status st = resp_parser_next(p, &req);
+        if (sent < big + 2) {
+            assert_int_equal(st, RESP_MORE);
+            assert_int_equal(resp_parser_want(p), big + 2 - sent);
+        } else {
+            assert_int_equal(st, RESP_OK);
+        }
+    }
+    /* Reserved once: the capacity changed a single time during the bulk and
+     * is the bulk plus headers plus one read, not a power of two above. */
+    assert_int_equal(caps_seen, 1);
+    assert_true(last_cap <= big + 2 + (size_t)hl + rd);
+    assert_int_equal(req.argc, 3);
+    assert_int_equal(req.argvlen[2], big);
+    for (size_t i = 0; i < big; i += 4099) assert_int_equal(req.argv[2][i], 'a' + i % 26);
+    assert_int_equal(req.argv[2][big], '\0');
+
+    /* Memory goes back to the baseline afterwards. */
+    assert_int_equal(resp_parser_buffered(p), 0);
+    resp_parser_shrink(p, 16 * 1024);
+    assert_true(resp_parser_capacity(p) <= 16 * 1024);
+    resp_parser_shrink(p, 0);
+    assert_int_equal(resp_parser_capacity(p), 0);
+    /* And the parser still works. */
+    resp_parser_feed(p, "PING\r\n", 6);
+    assert_int_equal(resp_parser_next(p, &req), RESP_OK);
+    assert_memory_equal(req.argv[0], "PING", 5);
+    resp_parser_free(p);
+}
+
+static void test_parse_shrink_keeps_partial(void **state)
+{
+    (void)state;
+    resp_parser *p = resp_parser_new(&default_limits);
+    resp_request req;
+    /* Grow the buffer with a 200 KB request followed by a partial one. */
+    size_t big = 200 * 1024;
+    char *blob = malloc(big + 64);
+    assert_non_null(blob);
+    int hl = sprintf(blob, "*1\r\n$%zu\r\n", big);
+    memset(blob + hl, 'z', big);
+    const char *tail = "\r\n*2\r\n$3\r\nGET\r\n$3\r\nab";
+    memcpy(blob + hl + big, tail, strlen(tail));
+    resp_parser_feed(p, blob, (size_t)hl + big + strlen(tail));
+    assert_int_equal(resp_parser_next(p, &req), RESP_OK);
+    assert_int_equal(req.argvlen[0], big);
+    assert_int_equal(resp_parser_next(p, &req), RESP_MORE);
+    assert_true(resp_parser_capacity(p) > big);
+    /* Shrinking keeps the partial request intact. */
+    resp_parser_shrink(p, 4096);
+    assert_true(resp_parser_capacity(p) <= 4096);
+    assert_int_equal(resp_parser_buffered(p), strlen(tail) - 2);
+    resp_parser_feed(p, "c\r\n", 3);
+    assert_int_equal(resp_parser_next(p, &req), RESP_OK);
+    assert_int_equal(req.argc, 2);
+    assert_memory_equal(req.argv[1], "abc", 4);
+    free(blob);
+    resp_parser_free(p);
+}
+
+static void test_parse_steady_state(void **state)
+{
+    (void)state;
+    /* A -P 16 PING workload: after warm-up the buffer never grows and
+     * every request comes back. */
+    resp_parser *p = resp_parser_new(&default_limits);
+    resp_request req;
+    const char *ping = "*1\r\n$4\r\nPING\r\n";
+    sbuf in = {0};
+    for (int i = 0; i < 16; i++) sb_add(&in, ping, 14);
+    size_t cap = 0;
+    long got = 0;
+    for (int round = 0; round < 20000; round++) {
+        /* Odd-sized reads so requests straddle read boundaries. */
+        size_t off = 0;
+        while (off < in.len) {
+            size_t n = 1 + (size_t)(rng_next() % 100);
+            if (n > in.len - off) n = in.len - off;
+            char *dst = resp_parser_space(p, 16 * 1024);
+            memcpy(dst, in.p + off, n);
+            resp_parser_wrote(p, n);
+            off += n;
+            while (resp_parser_next(p, &req) == RESP_OK) {
+                assert_int_equal(req.argc, 1);
+                assert_memory_equal(req.argv[0], "PING", 5);
+                got++;
+            }
+        }
+        if (round == 10) cap = resp_parser_capacity(p);
+        if (round > 10) assert_int_equal(resp_parser_capacity(p), cap);
+    }
+    assert_int_equal(got, 16L * 20000);
+    free(in.p);
+    resp_parser_free(p);
+}
+
+static void test_parse_many_args(void **state)
+{
+    (void)state;
+    /* 100k arguments announced with a count far above the preallocation. */
+    const int n = 100000;
+    sbuf in = {0};
+    sb_addf(&in, "*%d\r\n", n);
+    for (int i = 0; i < n; i++) {
+        char a[16];
+        int l = snprintf(a, sizeof(a), "%d", i);
+        sb_addf(&in, "$%d\r\n%s\r\n", l, a);
+    }
+    resp_parser *p = resp_parser_new(&default_limits);
+    resp_request req;
+    size_t off = 0;
+    resp_status st = RESP_MORE;
+    while (off < in.len) {
+        size_t k = in.len - off < 4096 ? in.len - off : 4096;
+        resp_parser_feed(p, in.p + off, k);
+        off += k;
+        st = resp_parser_next(p, &req);
+        if (off < in.len) assert_int_equal(st, RESP_MORE);
+    }
+    assert_int_equal(st, RESP_OK);
+    assert_int_equal(req.argc, n);
+    for (int i = 0; i < n; i += 997) assert_int_equal(atoi(req.argv[i]), i);
+    resp_parser_shrink(p, 0);
+    assert_int_equal(resp_parser_capacity(p), 0);
+    free(in.p);
+    resp_parser_free(p);
+}
+
+static void test_parse_free_null(void **state)
+{
+    (void)state;
+    resp_parser_free(NULL);
+    resp_parser *p = resp_parser_new(&default_limits);
+    assert_string_equal(resp_parser_error(p), "");
+    assert_int_equal(resp_parser_buffered(p), 0);
+    assert_int_equal(resp_parser_want(p), 0);
+    resp_request req;
+    assert_int_equal(resp_parser_next(p, &req), RESP_MORE);
+    resp_parser_free(p);
+}
+
+int main(void)
+{
+    const char *env = getenv("RESP_TEST_SEED");
+    test_seed = env ? strtoull(env, NULL, 10) : (unsigned long long)time(NULL);
+    rng_state = test_seed;
+    printf("test_resp: seed %llu (set RESP_TEST_SEED to replay)\n", test_seed);
+
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_multibulk),
+        cmocka_unit_test(test_parse_inline),
+        cmocka_unit_test(test_parse_pipeline),
+        cmocka_unit_test(test_parse_errors_multibulk),
+        cmocka_unit_test(test_parse_errors_inline),
+        cmocka_unit_test(test_parse_limits),
+        cmocka_unit_test(test_parse_set_limits),
+        cmocka_unit_test(test_parse_auth_required),
+        cmocka_unit_test(test_parse_big_bulk),
+        cmocka_unit_test(test_parse_shrink_keeps_partial),
+        cmocka_unit_test(test_parse_steady_state),
+        cmocka_unit_test(test_parse_many_args),
+        cmocka_unit_test(test_parse_free_null),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
