@@ -78,7 +78,7 @@ static const simd_kernels *simd_tables[SIMD_AVX512 + 1];
 #define SIMD_XCR0_ZMM 0xe0u
 
 static simd_kernels simd_table_avx512;
-#define SIMD_HAVE_ISA_FILES 0
+#define SIMD_HAVE_AVX512_FILE 0
 
 static uint64_t simd_xgetbv0(void)
 {
@@ -110,8 +110,8 @@ static void simd_detect_x86(void)
                (xcr0 & SIMD_XCR0_YMM) == SIMD_XCR0_YMM;
     if (!avx2)
         return;
-#if SIMD_HAVE_ISA_FILES
     simd_tables[SIMD_AVX2] = &simd_kernels_avx2;
+#if SIMD_HAVE_AVX512_FILE
 
     uint32_t need7 = SIMD_CPUID7_EBX_AVX512F | SIMD_CPUID7_EBX_AVX512DQ |
                      SIMD_CPUID7_EBX_AVX512BW | SIMD_CPUID7_EBX_AVX512VL;
