@@ -132,6 +132,9 @@ void resp_buf_reset(resp_buf *b);             /* len = pos = 0, keeps storage */
 void resp_buf_consume(resp_buf *b, size_t n); /* pos += n; resets when drained */
 void resp_buf_append_raw(resp_buf *b, const void *p, size_t n);
 size_t resp_buf_pending(const resp_buf *b); /* len - pos */
+/* Added: when nothing is pending and the capacity exceeds `keep` bytes, gives
+ * the storage back down to `keep` (0 frees it). For after a huge reply. */
+void resp_buf_shrink(resp_buf *b, size_t keep);
 
 void resp_add_simple(resp_buf *b, const char *s);                      /* +s */
 void resp_add_error(resp_buf *b, const char *msg);                     /* -msg: "ERR x" */

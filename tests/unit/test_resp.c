@@ -654,6 +654,323 @@ static void test_parse_free_null(void **state)
     resp_parser_free(p);
 }
 
+/* ------------------------------------------------------------- builder */
+
+/* Checks that b holds exactly `exp` (explen bytes), then empties it. */
+static void expect_buf(resp_buf *b, const char *exp, size_t explen, int line)
+{
+    if (b->len - b->pos != explen || memcmp(b->buf + b->pos, exp, explen) != 0) {
+        print_error("line %d: got %zu bytes [%.*s] want %zu bytes [%.*s]\n", line,
+                    b->len - b->pos, (int)(b->len - b->pos), b->buf ? b->buf + b->pos : "",
+                    explen, (int)explen, exp);
+        fail();
+    }
+    resp_buf_reset(b);
+}
+#define EXPECT(b, lit) expect_buf(b, lit, sizeof(lit) - 1, __LINE__)
+
+/* Runs `body` (which fills resp_buf *b) in RESP2 and RESP3 and compares. */
+#define BOTH(body, exp2, exp3)                                                                     \
+    do {                                                                                           \
+        resp_buf bb;                                                                               \
+        resp_buf *b = &bb;                                                                         \
+        resp_buf_init(b, 2);                                                                       \
+        body;                                                                                      \
+        EXPECT(b, exp2);                                                                           \
+        b->proto = 3;                                                                              \
+        body;                                                                                      \
+        EXPECT(b, exp3);                                                                           \
+        resp_buf_free(b);                                                                          \
+    } while (0)
+
+static void test_reply_scalars(void **state)
+{
+    (void)state;
+    BOTH(resp_add_simple(b, "OK"), "+OK\r\n", "+OK\r\n");
+    BOTH(resp_add_simple(b, ""), "+\r\n", "+\r\n");
+    BOTH(resp_add_error(b, "ERR syntax error"), "-ERR syntax error\r\n",
+         "-ERR syntax error\r\n");
+    BOTH(resp_add_error(b, "-WRONGTYPE Operation"), "-WRONGTYPE Operation\r\n",
+         "-WRONGTYPE Operation\r\n");
+    BOTH(resp_add_errorf(b, "ERR unknown command '%s', with args beginning with: ", "foo"),
+         "-ERR unknown command 'foo', with args beginning with: \r\n",
+         "-ERR unknown command 'foo', with args beginning with: \r\n");
+    BOTH(resp_add_integer(b, 0), ":0\r\n", ":0\r\n");
+    BOTH(resp_add_integer(b, -1), ":-1\r\n", ":-1\r\n");
+    BOTH(resp_add_integer(b, 9223372036854775807LL), ":9223372036854775807\r\n",
+         ":9223372036854775807\r\n");
+    BOTH(resp_add_integer(b, -9223372036854775807LL - 1), ":-9223372036854775808\r\n",
+         ":-9223372036854775808\r\n");
+    BOTH(resp_add_bulk(b, "abc", 3), "$3\r\nabc\r\n", "$3\r\nabc\r\n");
+    BOTH(resp_add_bulk(b, "", 0), "$0\r\n\r\n", "$0\r\n\r\n");
+    BOTH(resp_add_bulk(b, "a\0\r\nb", 5), "$5\r\na\0\r\nb\r\n", "$5\r\na\0\r\nb\r\n");
+    BOTH(resp_add_bulk_cstr(b, "hello"), "$5\r\nhello\r\n", "$5\r\nhello\r\n");
+    BOTH(resp_add_bulk_cstr(b, NULL), "$-1\r\n", "_\r\n");
+    BOTH(resp_add_bulk_ll(b, -42), "$3\r\n-42\r\n", "$3\r\n-42\r\n");
+    BOTH(resp_add_bulk_ll(b, -9223372036854775807LL - 1), "$20\r\n-9223372036854775808\r\n",
+         "$20\r\n-9223372036854775808\r\n");
+    BOTH(resp_add_null(b), "$-1\r\n", "_\r\n");
+    BOTH(resp_add_null_array(b), "*-1\r\n", "_\r\n");
+    BOTH(resp_add_bool(b, 1), ":1\r\n", "#t\r\n");
+    BOTH(resp_add_bool(b, 0), ":0\r\n", "#f\r\n");
+    BOTH(resp_add_verbatim(b, "abcd", 4, "txt"), "$4\r\nabcd\r\n", "=8\r\ntxt:abcd\r\n");
+    BOTH(resp_add_verbatim(b, "# x\r\ny", 6, "mkd"), "$6\r\n# x\r\ny\r\n",
+         "=10\r\nmkd:# x\r\ny\r\n");
+    BOTH(resp_add_verbatim(b, "", 0, NULL), "$0\r\n\r\n", "=4\r\ntxt:\r\n");
+}
+
+static void test_reply_crlf_stripped(void **state)
+{
+    (void)state;
+    BOTH(resp_add_simple(b, "a\r\nb\nc\rd"), "+a  b c d\r\n", "+a  b c d\r\n");
+    BOTH(resp_add_error(b, "ERR bad\r\nthing\n"), "-ERR bad  thing \r\n",
+         "-ERR bad  thing \r\n");
+    BOTH(resp_add_errorf(b, "ERR unknown command '%s'", "x\r\n:1"),
+         "-ERR unknown command 'x  :1'\r\n", "-ERR unknown command 'x  :1'\r\n");
+    /* An error longer than any stack buffer. */
+    char longarg[1000];
+    memset(longarg, 'q', sizeof(longarg) - 1);
+    longarg[sizeof(longarg) - 1] = '\0';
+    longarg[500] = '\n';
+    resp_buf b;
+    resp_buf_init(&b, 2);
+    resp_add_errorf(&b, "ERR %s!", longarg);
+    assert_int_equal(b.len, 1 + 4 + 999 + 1 + 2);
+    assert_memory_equal(b.buf, "-ERR qqq", 8);
+    assert_int_equal(b.buf[5 + 500], ' ');
+    assert_memory_equal(b.buf + b.len - 4, "qq!\r\n" + 1, 4);
+    assert_null(memchr(b.buf, '\n', b.len - 1));
+    resp_buf_free(&b);
+}
+
+static void test_reply_aggregates(void **state)
+{
+    (void)state;
+    BOTH(resp_add_array(b, 3), "*3\r\n", "*3\r\n");
+    BOTH(resp_add_array(b, 0), "*0\r\n", "*0\r\n");
+    BOTH(resp_add_map(b, 2), "*4\r\n", "%2\r\n");
+    BOTH(resp_add_map(b, 0), "*0\r\n", "%0\r\n");
+    BOTH(resp_add_set(b, 5), "*5\r\n", "~5\r\n");
+    BOTH(resp_add_push(b, 3), "*3\r\n", ">3\r\n");
+    /* A HELLO-like map, whole. */
+    BOTH(
+        {
+            resp_add_map(b, 2);
+            resp_add_bulk_cstr(b, "server");
+            resp_add_bulk_cstr(b, "vectis");
+            resp_add_bulk_cstr(b, "proto");
+            resp_add_integer(b, b->proto);
+        },
+        "*4\r\n$6\r\nserver\r\n$6\r\nvectis\r\n$5\r\nproto\r\n:2\r\n",
+        "%2\r\n$6\r\nserver\r\n$6\r\nvectis\r\n$5\r\nproto\r\n:3\r\n");
+    /* A pub/sub message. */
+    BOTH(
+        {
+            resp_add_push(b, 3);
+            resp_add_bulk_cstr(b, "message");
+            resp_add_bulk_cstr(b, "ch");
+            resp_add_bulk_cstr(b, "hi");
+        },
+        "*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n",
+        ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n");
+}
+
+static void test_reply_double(void **state)
+{
+    (void)state;
+    BOTH(resp_add_double(b, 1.5), "$3\r\n1.5\r\n", ",1.5\r\n");
+    BOTH(resp_add_double(b, 3.0), "$1\r\n3\r\n", ",3\r\n");
+    BOTH(resp_add_double(b, 0.1), "$19\r\n0.10000000000000001\r\n", ",0.10000000000000001\r\n");
+    BOTH(resp_add_double(b, 1e300), "$23\r\n1.0000000000000001e+300\r\n",
+         ",1.0000000000000001e+300\r\n");
+    BOTH(resp_add_double(b, -2.5e-310), "$24\r\n-2.5000000000000171e-310\r\n",
+         ",-2.5000000000000171e-310\r\n");
+    BOTH(resp_add_double(b, -0.0), "$2\r\n-0\r\n", ",-0\r\n");
+    BOTH(resp_add_double(b, INFINITY), "$3\r\ninf\r\n", ",inf\r\n");
+    BOTH(resp_add_double(b, -INFINITY), "$4\r\n-inf\r\n", ",-inf\r\n");
+    BOTH(resp_add_double(b, NAN), "$3\r\nnan\r\n", ",nan\r\n");
+    BOTH(resp_add_double(b, -NAN), "$3\r\nnan\r\n", ",nan\r\n");
+
+    char s[8];
+    assert_int_equal(resp_format_double(s, sizeof(s), 0.25), 4);
+    assert_string_equal(s, "0.25");
+    assert_int_equal(resp_format_double(s, sizeof(s), 1.0 / 3), 7);
+    assert_string_equal(s, "0.33333");
+    assert_int_equal(resp_format_double(s, 2, -INFINITY), 1);
+    assert_string_equal(s, "-");
+    assert_int_equal(resp_format_double(s, 0, 1.0), 0);
+}
+
+static void test_reply_deferred(void **state)
+{
+    (void)state;
+    /* Flat: length known after the elements. */
+    BOTH(
+        {
+            size_t h = resp_add_deferred(b);
+            resp_add_bulk_cstr(b, "a");
+            resp_add_integer(b, 7);
+            resp_set_deferred(b, h, RESP_AGG_ARRAY, 2);
+        },
+        "*2\r\n$1\r\na\r\n:7\r\n", "*2\r\n$1\r\na\r\n:7\r\n");
+    /* Empty, last thing in the buffer, after earlier content. */
+    BOTH(
+        {
+            resp_add_simple(b, "OK");
+            size_t h = resp_add_deferred(b);
+            resp_set_deferred(b, h, RESP_AGG_SET, 0);
+        },
+        "+OK\r\n*0\r\n", "+OK\r\n~0\r\n");
+    /* Nested, inner first: a map whose value is a set of two. */
+    BOTH(
+        {
+            size_t outer = resp_add_deferred(b);
+            resp_add_bulk_cstr(b, "k");
+            size_t inner = resp_add_deferred(b);
+            resp_add_integer(b, 1);
+            resp_add_integer(b, 2);
+            resp_set_deferred(b, inner, RESP_AGG_SET, 2);
+            resp_add_bulk_cstr(b, "k2");
+            resp_add_null(b);
+            resp_set_deferred(b, outer, RESP_AGG_MAP, 2);
+        },
+        "*4\r\n$1\r\nk\r\n*2\r\n:1\r\n:2\r\n$2\r\nk2\r\n$-1\r\n",
+        "%2\r\n$1\r\nk\r\n~2\r\n:1\r\n:2\r\n$2\r\nk2\r\n_\r\n");
+    /* A count as wide as the slot allows. */
+    BOTH(
+        {
+            size_t h = resp_add_deferred(b);
+            resp_set_deferred(b, h, RESP_AGG_ARRAY, 9223372036854775807L);
+        },
+        "*9223372036854775807\r\n", "*9223372036854775807\r\n");
+}
+
+/* Builds a random reply tree two ways: with deferred lengths through the
+ * builder, and directly as text; both must match. */
+static void random_tree(resp_buf *b, sbuf *exp, int depth)
+{
+    int kind = (int)(rng_next() % 6);
+    if (depth >= 4) kind %= 3;
+    switch (kind) {
+    case 0: {
+        long long v = (long long)rng_next();
+        resp_add_integer(b, v);
+        sb_addf(exp, ":%lld\r\n", v);
+        break;
+    }
+    case 1: {
+        char s[40];
+        size_t n = rng_next() % sizeof(s);
+        for (size_t i = 0; i < n; i++) s[i] = (char)rng_next();
+        resp_add_bulk(b, s, n);
+        sb_addf(exp, "$%zu\r\n", n);
+        sb_add(exp, s, n);
+        sb_add(exp, "\r\n", 2);
+        break;
+    }
+    case 2:
+        resp_add_null(b);
+        sb_add(exp, b->proto == 3 ? "_\r\n" : "$-1\r\n", b->proto == 3 ? 3 : 5);
+        break;
+    default: {
+        int agg = kind - 3; /* RESP_AGG_ARRAY, _MAP, _SET */
+        long n = (long)(rng_next() % 5);
+        long elems = agg == RESP_AGG_MAP ? 2 * n : n;
+        char type = agg == RESP_AGG_ARRAY ? '*' : agg == RESP_AGG_MAP ? '%' : '~';
+        if (b->proto == 2) type = '*';
+        sb_addf(exp, "%c%ld\r\n", type, b->proto == 2 ? elems : n);
+        size_t h = resp_add_deferred(b);
+        for (long i = 0; i < elems; i++) random_tree(b, exp, depth + 1);
+        resp_set_deferred(b, h, agg, n);
+        break;
+    }
+    }
+}
+
+static void test_reply_deferred_random(void **state)
+{
+    (void)state;
+    for (int proto = 2; proto <= 3; proto++) {
+        for (int round = 0; round < 300; round++) {
+            resp_buf b;
+            resp_buf_init(&b, proto);
+            sbuf exp = {0};
+            int top = 1 + (int)(rng_next() % 4);
+            for (int i = 0; i < top; i++) random_tree(&b, &exp, 0);
+            assert_int_equal(b.len, exp.len);
+            assert_memory_equal(b.buf, exp.p, exp.len);
+            free(exp.p);
+            resp_buf_free(&b);
+        }
+    }
+}
+
+static void test_reply_buffer(void **state)
+{
+    (void)state;
+    resp_buf b;
+    resp_buf_init(&b, 3);
+    assert_int_equal(resp_buf_pending(&b), 0);
+
+    /* Growth over many appends keeps every byte. */
+    sbuf exp = {0};
+    for (int i = 0; i < 5000; i++) {
+        resp_add_bulk_ll(&b, i);
+        sb_addf(&exp, "$%d\r\n%d\r\n", snprintf(NULL, 0, "%d", i), i);
+    }
+    resp_buf_append_raw(&b, "raw", 3);
+    sb_add(&exp, "raw", 3);
+    assert_int_equal(b.len, exp.len);
+    assert_memory_equal(b.buf, exp.p, exp.len);
+
+    /* Partial consumption, then draining, resets to the start. */
+    resp_buf_consume(&b, 10);
+    assert_int_equal(resp_buf_pending(&b), exp.len - 10);
+    assert_memory_equal(b.buf + b.pos, exp.p + 10, exp.len - 10);
+    char *storage = b.buf;
+    resp_buf_consume(&b, exp.len - 10);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(b.pos, 0);
+    resp_add_simple(&b, "OK");
+    assert_ptr_equal(b.buf, storage);
+    assert_memory_equal(b.buf, "+OK\r\n", 5);
+    resp_buf_reset(&b);
+
+    /* A slow writer: once most of a big buffer is consumed, the pending
+     * tail moves to the front and stays intact. */
+    char blob[1000];
+    for (size_t i = 0; i < sizeof(blob); i++) blob[i] = (char)('A' + i % 26);
+    for (int i = 0; i < 100; i++) resp_buf_append_raw(&b, blob, sizeof(blob));
+    resp_buf_consume(&b, 60000);
+    assert_int_equal(b.pos, 0);
+    assert_int_equal(b.len, 40000);
+    for (size_t i = 0; i < 40000; i++) assert_int_equal(b.buf[i], 'A' + (60000 + i) % 1000 % 26);
+    /* Small consumption does not move anything. */
+    resp_buf_consume(&b, 100);
+    assert_int_equal(b.pos, 100);
+
+    /* Shrink only when nothing is pending. */
+    size_t cap = b.cap;
+    resp_buf_shrink(&b, 1024);
+    assert_int_equal(b.cap, cap);
+    resp_buf_consume(&b, resp_buf_pending(&b));
+    resp_buf_shrink(&b, 1024);
+    assert_int_equal(b.cap, 1024);
+    resp_buf_shrink(&b, 0);
+    assert_null(b.buf);
+    assert_int_equal(b.cap, 0);
+
+    /* Free keeps the protocol and the buffer is reusable. */
+    resp_add_bool(&b, 1);
+    resp_buf_free(&b);
+    assert_null(b.buf);
+    assert_int_equal(b.proto, 3);
+    resp_add_bool(&b, 0);
+    EXPECT(&b, "#f\r\n");
+    resp_buf_free(&b);
+    free(exp.p);
+}
+
 int main(void)
 {
     const char *env = getenv("RESP_TEST_SEED");
@@ -675,6 +992,13 @@ int main(void)
         cmocka_unit_test(test_parse_steady_state),
         cmocka_unit_test(test_parse_many_args),
         cmocka_unit_test(test_parse_free_null),
+        cmocka_unit_test(test_reply_scalars),
+        cmocka_unit_test(test_reply_crlf_stripped),
+        cmocka_unit_test(test_reply_aggregates),
+        cmocka_unit_test(test_reply_double),
+        cmocka_unit_test(test_reply_deferred),
+        cmocka_unit_test(test_reply_deferred_random),
+        cmocka_unit_test(test_reply_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
