@@ -435,7 +435,9 @@ proc vt_start_server_expect_fail {options {body __vt_none__}} {
     set s(output) [vt_server_output $id]
     set s(started) $started
     if {$started} { set s(exitcode) "started" }
-    set result [dict create exitcode $s(exitcode) output $s(output) started $started]
+    set s(config) [expr {$s(config_file) ne "" ? [vt_file_read $s(config_file)] : ""}]
+    set result [dict create exitcode $s(exitcode) output $s(output) started $started \
+                    config $s(config)]
     if {$body eq "__vt_none__"} {
         vt_cleanup_record $id 0
         return $result
