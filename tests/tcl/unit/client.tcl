@@ -299,10 +299,5 @@ start_server {tags {client hello}} {
             assert_equal OK [r readonly]
             assert_equal OK [r readwrite]
         }
-
-        test {HELLO reports vectis as the server} {
-            set m [r hello]
-            assert_equal vectis [dict get $m server]
-        }
     }
 }
