@@ -78,7 +78,6 @@ static const simd_kernels *simd_tables[SIMD_AVX512 + 1];
 #define SIMD_XCR0_ZMM 0xe0u
 
 static simd_kernels simd_table_avx512;
-#define SIMD_HAVE_AVX512_FILE 0
 
 static uint64_t simd_xgetbv0(void)
 {
@@ -111,7 +110,6 @@ static void simd_detect_x86(void)
     if (!avx2)
         return;
     simd_tables[SIMD_AVX2] = &simd_kernels_avx2;
-#if SIMD_HAVE_AVX512_FILE
 
     uint32_t need7 = SIMD_CPUID7_EBX_AVX512F | SIMD_CPUID7_EBX_AVX512DQ |
                      SIMD_CPUID7_EBX_AVX512BW | SIMD_CPUID7_EBX_AVX512VL;
@@ -119,7 +117,11 @@ static void simd_detect_x86(void)
     if (!avx512)
         return;
     simd_table_avx512 = simd_kernels_avx512;
-    if (!(ecx7 & SIMD_CPUID7_ECX_AVX512VPOPCNTDQ)) {
+    if (ecx7 & SIMD_CPUID7_ECX_AVX512VPOPCNTDQ) {
+        simd_table_avx512.hamming = simd_hamming_avx512vpopcnt;
+        simd_table_avx512.hamming_x4 = simd_hamming_x4_avx512vpopcnt;
+        simd_table_avx512.jaccard = simd_jaccard_avx512vpopcnt;
+    } else {
         simd_table_avx512.hamming = simd_kernels_avx2.hamming;
         simd_table_avx512.hamming_x4 = simd_kernels_avx2.hamming_x4;
         simd_table_avx512.jaccard = simd_kernels_avx2.jaccard;
@@ -131,11 +133,6 @@ static void simd_detect_x86(void)
         simd_table_avx512.l2sq_i8_x4 = simd_l2sq_i8_x4_avx512vnni;
     }
     simd_tables[SIMD_AVX512] = &simd_table_avx512;
-#else
-    (void)ecx7;
-    (void)ebx7;
-    (void)simd_table_avx512;
-#endif
 }
 
 #endif

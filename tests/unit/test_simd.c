@@ -121,8 +121,17 @@ static void *test_place(int s, size_t dim, size_t esize)
 
 /* ---------------------------------------------------------- level list */
 
-static const simd_kernels *test_levels[SIMD_AVX512 + 1];
+/* The tables under test: every level this CPU runs, plus, when AVX-512 is
+ * available, its unpatched int8 kernels (AVX-512BW; the level's table uses
+ * the VNNI ones when the CPU has VNNI) with the AVX2 binary kernels, so
+ * that the fallbacks simd.c would pick on other AVX-512 CPUs are tested
+ * here too. */
+static const simd_kernels *test_levels[SIMD_AVX512 + 2];
+static const char *test_level_names[SIMD_AVX512 + 2];
 static int test_nlevels;
+#if defined(__x86_64__)
+static simd_kernels test_avx512_base;
+#endif
 
 static int test_setup(void **state)
 {
@@ -131,8 +140,20 @@ static int test_setup(void **state)
     simd_init();
     test_nlevels = 0;
     for (int l = SIMD_SCALAR; l <= SIMD_AVX512; l++)
-        if (simd_table((simd_level)l) != NULL)
+        if (simd_table((simd_level)l) != NULL) {
+            test_level_names[test_nlevels] = simd_level_name((simd_level)l);
             test_levels[test_nlevels++] = simd_table((simd_level)l);
+        }
+#if defined(__x86_64__)
+    if (simd_table(SIMD_AVX512) != NULL) {
+        test_avx512_base = simd_kernels_avx512;
+        test_avx512_base.hamming = simd_kernels_avx2.hamming;
+        test_avx512_base.hamming_x4 = simd_kernels_avx2.hamming_x4;
+        test_avx512_base.jaccard = simd_kernels_avx2.jaccard;
+        test_level_names[test_nlevels] = "avx512-without-vnni-vpopcntdq";
+        test_levels[test_nlevels++] = &test_avx512_base;
+    }
+#endif
     return 0;
 }
 
@@ -147,8 +168,12 @@ static int test_teardown(void **state)
 static void test_fail(const char *what, const simd_kernels *k, size_t dim, int mode, double got,
                       double want, double tol)
 {
-    print_error("%s level=%s dim=%zu mode=%s got=%.9g want=%.9g tol=%.3g\n", what,
-                simd_level_name(k->level), dim, mode ? "random" : "exact", got, want, tol);
+    const char *name = simd_level_name(k->level);
+    for (int i = 0; i < test_nlevels; i++)
+        if (test_levels[i] == k)
+            name = test_level_names[i];
+    print_error("%s level=%s dim=%zu mode=%s got=%.9g want=%.9g tol=%.3g\n", what, name, dim,
+                mode ? "random" : "exact", got, want, tol);
     fail();
 }
 
@@ -753,6 +778,21 @@ static void test_detection(void **state)
     assert_int_equal(simd_table(SIMD_AVX2) != NULL, avx2);
     assert_true(simd_table(SIMD_AVX512) == NULL || avx512);
     assert_null(simd_table(SIMD_NEON));
+    /* The feature bits that only swap single entries of the AVX-512 table. */
+    const simd_kernels *k = simd_table(SIMD_AVX512);
+    if (k != NULL) {
+        int vpopcnt = test_cpu_flag(line, "avx512_vpopcntdq");
+        int vnni = test_cpu_flag(line, "avx512_vnni");
+        assert_true(k->hamming == (vpopcnt ? simd_hamming_avx512vpopcnt
+                                           : simd_kernels_avx2.hamming));
+        assert_true(k->hamming_x4 == (vpopcnt ? simd_hamming_x4_avx512vpopcnt
+                                              : simd_kernels_avx2.hamming_x4));
+        assert_true(k->jaccard == (vpopcnt ? simd_jaccard_avx512vpopcnt
+                                           : simd_kernels_avx2.jaccard));
+        assert_true(k->dot_i8 == (vnni ? simd_dot_i8_avx512vnni : simd_kernels_avx512.dot_i8));
+        assert_true(k->l2sq_i8_x4 == (vnni ? simd_l2sq_i8_x4_avx512vnni
+                                           : simd_kernels_avx512.l2sq_i8_x4));
+    }
     printf("detected: %s (avx2=%d avx512=%d vpopcntdq=%d vnni=%d)\n",
            simd_level_name(simd_best_level()), avx2, avx512,
            test_cpu_flag(line, "avx512_vpopcntdq"), test_cpu_flag(line, "avx512_vnni"));
