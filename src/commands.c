@@ -1,0 +1,440 @@
+/*
+ * commands.c -- the command table and the dispatcher (see commands.h).
+ *
+ * The table is static data; start-up links subcommands to their parents,
+ * fills `fullname` and builds a name -> command dict. command_process()
+ * performs every check that is the same for all commands, in Redis's
+ * order (unknown command, unknown subcommand, arity, authentication,
+ * memory), then calls the handler and accounts the call: commandstats,
+ * failed calls (detected by the error counter moving during the call),
+ * slowlog and MONITOR.
+ *
+ * Error replies all pass through reply_error(), which strips CR/LF (via
+ * resp_add_error) and counts the error code for INFO errorstats.
+ */
+#include "commands.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+#include "dict.h"
+#include "log.h"
+#include "networking.h"
+#include "server.h"
+#include "util.h"
+#include "workers.h"
+
+/* Handlers (cmd_*.c, info.c, slowlog.c). */
+cmd_proc cmd_ping, cmd_echo, cmd_hello, cmd_auth, cmd_select, cmd_quit, cmd_reset,
+    cmd_readonly, cmd_readwrite, cmd_time, cmd_dbsize, cmd_shutdown, cmd_debug, cmd_monitor,
+    cmd_info;
+cmd_proc cmd_client_id, cmd_client_setname, cmd_client_getname, cmd_client_setinfo,
+    cmd_client_list, cmd_client_info, cmd_client_kill, cmd_client_no_evict, cmd_client_no_touch,
+    cmd_client_help;
+cmd_proc cmd_config_get, cmd_config_set, cmd_config_rewrite, cmd_config_resetstat,
+    cmd_config_help;
+cmd_proc cmd_command, cmd_command_count, cmd_command_docs, cmd_command_info, cmd_command_list,
+    cmd_command_help;
+cmd_proc cmd_slowlog_get, cmd_slowlog_len, cmd_slowlog_reset, cmd_slowlog_help;
+
+#define NOKEYS 0, 0, 0
+/* Run-time fields of an entry (parent, fullname, statistics), filled later. */
+#define CMD_RT NULL, "", 0, 0, 0, 0
+
+/* clang-format off */
+static command client_subcommands[] = {
+    {"id", cmd_client_id, 2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, NOKEYS, "connection", "5.0.0",
+     "Returns the unique client ID of the connection.", "O(1)", "", NULL, CMD_RT},
+    {"setname", cmd_client_setname, 3, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, NOKEYS, "connection",
+     "2.6.9", "Sets the connection name.", "O(1)", "connection-name", NULL, CMD_RT},
+    {"getname", cmd_client_getname, 2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, NOKEYS, "connection",
+     "2.6.9", "Returns the name of the connection.", "O(1)", "", NULL, CMD_RT},
+    {"setinfo", cmd_client_setinfo, 4, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, NOKEYS, "connection",
+     "7.2.0", "Sets information specific to the client or connection.", "O(1)",
+     "(LIB-NAME libname|LIB-VER libver)", NULL, CMD_RT},
+    {"list", cmd_client_list, -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, NOKEYS,
+     "connection", "2.4.0", "Lists open connections.", "O(N) where N is the number of client connections",
+     "[TYPE NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id=integer...]", NULL, CMD_RT},
+    {"info", cmd_client_info, 2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, NOKEYS, "connection", "6.2.0",
+     "Returns information about the connection.", "O(1)", "", NULL, CMD_RT},
+    {"kill", cmd_client_kill, -3, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, NOKEYS,
+     "connection", "2.4.0", "Terminates open connections.",
+     "O(N) where N is the number of client connections",
+     "(ip:port|[ID client-id=integer] [TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB] [USER username] "
+     "[ADDR ip:port] [LADDR ip:port] [SKIPME YES|NO])", NULL, CMD_RT},
+    {"no-evict", cmd_client_no_evict, 3, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, NOKEYS,
+     "connection", "7.0.0", "Sets the client eviction mode of the connection.", "O(1)", "ON|OFF", NULL, CMD_RT},
+    {"no-touch", cmd_client_no_touch, 3, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, NOKEYS,
+     "connection", "7.2.0", "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.",
+     "O(1)", "ON|OFF", NULL, CMD_RT},
+    {"help", cmd_client_help, 2, CMD_LOADING | CMD_STALE, NOKEYS, "connection", "5.0.0",
+     "Returns helpful text about the different subcommands.", "O(1)", "", NULL, CMD_RT},
+    {NULL, NULL, 0, 0, NOKEYS, NULL, NULL, NULL, NULL, NULL, NULL, CMD_RT},
+};
+
+static command config_subcommands[] = {
+    {"get", cmd_config_get, -3, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, NOKEYS, "server",
+     "2.0.0", "Returns the effective values of configuration parameters.",
+     "O(N) when N is the number of configuration parameters provided", "parameter=pattern...", NULL, CMD_RT},
+    {"set", cmd_config_set, -4, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, NOKEYS, "server",
+     "2.0.0", "Sets configuration parameters in-flight.",
+     "O(N) when N is the number of configuration parameters provided", "(parameter value)...", NULL, CMD_RT},
+    {"rewrite", cmd_config_rewrite, 2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, NOKEYS,
+     "server", "2.8.0", "Persists the effective configuration to file.", "O(1)", "", NULL, CMD_RT},
+    {"resetstat", cmd_config_resetstat, 2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, NOKEYS,
+     "server", "2.0.0", "Resets the server's statistics.", "O(1)", "", NULL, CMD_RT},
+    {"help", cmd_config_help, 2, CMD_LOADING | CMD_STALE, NOKEYS, "server", "5.0.0",
+     "Returns helpful text about the different subcommands.", "O(1)", "", NULL, CMD_RT},
+    {NULL, NULL, 0, 0, NOKEYS, NULL, NULL, NULL, NULL, NULL, NULL, CMD_RT},
+};
+
+static command command_subcommands[] = {
+    {"count", cmd_command_count, 2, CMD_LOADING | CMD_STALE, NOKEYS, "server", "2.8.13",
+     "Returns a count of commands.", "O(1)", "", NULL, CMD_RT},
+    {"docs", cmd_command_docs, -2, CMD_LOADING | CMD_STALE, NOKEYS, "server", "7.0.0",
+     "Returns documentary information about one, multiple or all commands.",
+     "O(N) where N is the number of commands to look up", "[command-name...]", NULL, CMD_RT},
+    {"info", cmd_command_info, -2, CMD_LOADING | CMD_STALE, NOKEYS, "server", "2.8.13",
+     "Returns information about one, multiple or all commands.",
+     "O(N) where N is the number of commands to look up", "[command-name...]", NULL, CMD_RT},
+    {"list", cmd_command_list, -2, CMD_LOADING | CMD_STALE, NOKEYS, "server", "7.0.0",
+     "Returns a list of command names.", "O(N) where N is the total number of commands",
+     "[FILTERBY (MODULE module-name|ACLCAT category|PATTERN pattern=pattern)]", NULL, CMD_RT},
+    {"help", cmd_command_help, 2, CMD_LOADING | CMD_STALE, NOKEYS, "server", "5.0.0",
+     "Returns helpful text about the different subcommands.", "O(1)", "", NULL, CMD_RT},
+    {NULL, NULL, 0, 0, NOKEYS, NULL, NULL, NULL, NULL, NULL, NULL, CMD_RT},
+};
+
+static command slowlog_subcommands[] = {
+    {"get", cmd_slowlog_get, -2, CMD_ADMIN | CMD_LOADING | CMD_STALE, NOKEYS, "server", "2.2.12",
+     "Returns the slow log's entries.", "O(N) where N is the number of entries returned",
+     "[count=integer]", NULL, CMD_RT},
+    {"len", cmd_slowlog_len, 2, CMD_ADMIN | CMD_LOADING | CMD_STALE, NOKEYS, "server", "2.2.12",
+     "Returns the number of entries in the slow log.", "O(1)", "", NULL, CMD_RT},
+    {"reset", cmd_slowlog_reset, 2, CMD_ADMIN | CMD_LOADING | CMD_STALE, NOKEYS, "server", "2.2.12",
+     "Clears all entries from the slow log.", "O(N) where N is the number of entries in the slowlog",
+     "", NULL, CMD_RT},
+    {"help", cmd_slowlog_help, 2, CMD_LOADING | CMD_STALE, NOKEYS, "server", "6.2.0",
+     "Show helpful text about the different subcommands", "O(1)", "", NULL, CMD_RT},
+    {NULL, NULL, 0, 0, NOKEYS, NULL, NULL, NULL, NULL, NULL, NULL, CMD_RT},
+};
+
+static command command_table_def[] = {
+    {"ping", cmd_ping, -1, CMD_FAST | CMD_LOADING | CMD_STALE, NOKEYS, "connection", "1.0.0",
+     "Returns the server's liveliness response.", "O(1)", "[message]", NULL, CMD_RT},
+    {"echo", cmd_echo, 2, CMD_FAST | CMD_LOADING | CMD_STALE, NOKEYS, "connection", "1.0.0",
+     "Returns the given string.", "O(1)", "message", NULL, CMD_RT},
+    {"hello", cmd_hello, -1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NO_AUTH | CMD_FAST, NOKEYS,
+     "connection", "6.0.0", "Handshakes with the server.", "O(1)",
+     "[protover=integer [AUTH username password] [SETNAME clientname]]", NULL, CMD_RT},
+    {"auth", cmd_auth, -2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH, NOKEYS,
+     "connection", "1.0.0", "Authenticates the connection.",
+     "O(N) where N is the number of passwords defined for the user", "[username] password", NULL, CMD_RT},
+    {"select", cmd_select, 2, CMD_LOADING | CMD_STALE | CMD_FAST, NOKEYS, "connection", "1.0.0",
+     "Changes the selected database (vectis has only database 0).", "O(1)", "index=integer", NULL, CMD_RT},
+    {"quit", cmd_quit, -1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH, NOKEYS,
+     "connection", "1.0.0", "Closes the connection.", "O(1)", "", NULL, CMD_RT},
+    {"reset", cmd_reset, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH, NOKEYS,
+     "connection", "6.2.0", "Resets the connection.", "O(1)", "", NULL, CMD_RT},
+    {"readonly", cmd_readonly, 1, CMD_FAST | CMD_LOADING | CMD_STALE, NOKEYS, "cluster", "3.0.0",
+     "Enables read-only queries for a connection (accepted for client compatibility).", "O(1)", "", NULL, CMD_RT},
+    {"readwrite", cmd_readwrite, 1, CMD_FAST | CMD_LOADING | CMD_STALE, NOKEYS, "cluster", "3.0.0",
+     "Enables read-write queries for a connection (accepted for client compatibility).", "O(1)", "", NULL, CMD_RT},
+    {"time", cmd_time, 1, CMD_LOADING | CMD_STALE | CMD_FAST, NOKEYS, "server", "2.6.0",
+     "Returns the server time.", "O(1)", "", NULL, CMD_RT},
+    {"dbsize", cmd_dbsize, 1, CMD_READONLY | CMD_FAST, NOKEYS, "server", "1.0.0",
+     "Returns the number of keys in the database.", "O(1)", "", NULL, CMD_RT},
+    {"info", cmd_info, -1, CMD_LOADING | CMD_STALE, NOKEYS, "server", "1.0.0",
+     "Returns information and statistics about the server.", "O(1)", "[section...]", NULL, CMD_RT},
+    {"monitor", cmd_monitor, 1, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, NOKEYS, "server",
+     "1.0.0", "Listens for all requests received by the server in real-time.", "O(1)", "", NULL, CMD_RT},
+    {"shutdown", cmd_shutdown, -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE,
+     NOKEYS, "server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the server.",
+     "O(N) when saving, where N is the total number of keys in all databases",
+     "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", NULL, CMD_RT},
+    {"debug", cmd_debug, -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, NOKEYS, "server",
+     "1.0.0", "A container for debugging commands (SLEEP, WORKER-SLEEP, HELP).", "Depends on subcommand.",
+     "subcommand [argument...]", NULL, CMD_RT},
+    {"client", NULL, -2, 0, NOKEYS, "connection", "2.4.0",
+     "A container for client connection commands.", "Depends on subcommand.", NULL, client_subcommands, CMD_RT},
+    {"config", NULL, -2, 0, NOKEYS, "server", "2.0.0",
+     "A container for server configuration commands.", "Depends on subcommand.", NULL, config_subcommands, CMD_RT},
+    {"command", cmd_command, -1, CMD_LOADING | CMD_STALE, NOKEYS, "server", "2.8.13",
+     "Returns detailed information about all commands.", "O(N) where N is the total number of commands",
+     "", command_subcommands, CMD_RT},
+    {"slowlog", NULL, -2, 0, NOKEYS, "server", "2.2.12",
+     "A container for slow log commands.", "Depends on subcommand.", NULL, slowlog_subcommands, CMD_RT},
+};
+/* clang-format on */
+
+#define NCOMMANDS (sizeof(command_table_def) / sizeof(command_table_def[0]))
+
+static dict *commands_by_name;
+static dict *error_codes; /* code -> long long* */
+
+void commands_init(void)
+{
+    commands_by_name = dict_new();
+    error_codes = dict_new();
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        command *cmd = &command_table_def[i];
+        snprintf(cmd->fullname, sizeof(cmd->fullname), "%s", cmd->name);
+        dict_set(commands_by_name, cmd->name, strlen(cmd->name), cmd);
+        for (command *sub = cmd->subcommands; sub && sub->name; sub++) {
+            sub->parent = cmd;
+            snprintf(sub->fullname, sizeof(sub->fullname), "%s|%s", cmd->name, sub->name);
+        }
+    }
+}
+
+void commands_free(void)
+{
+    dict_iter it;
+    void *v;
+    if (error_codes) {
+        dict_iter_init(&it, error_codes);
+        while (dict_iter_next(&it, NULL, NULL, &v)) xfree(v);
+        dict_free(error_codes);
+    }
+    dict_free(commands_by_name);
+    commands_by_name = error_codes = NULL;
+}
+
+command *command_lookup(const char *name, size_t len)
+{
+    char lower[64];
+    if (len >= sizeof(lower)) return NULL;
+    for (size_t i = 0; i < len; i++) lower[i] = (char)tolower((unsigned char)name[i]);
+    return dict_get(commands_by_name, lower, len);
+}
+
+command *command_table(size_t *count)
+{
+    *count = NCOMMANDS;
+    return command_table_def;
+}
+
+static command *subcommand_lookup(command *parent, const char *name, size_t len)
+{
+    for (command *sub = parent->subcommands; sub && sub->name; sub++)
+        if (util_eqcase(name, len, sub->name)) return sub;
+    return NULL;
+}
+
+/* ------------------------------------------------------------- replies */
+
+void commands_count_error(const char *msg)
+{
+    size_t n = strcspn(msg, " ");
+    long long *cnt;
+    if (n > 64) n = 64;
+    srv.stats.error_replies++;
+    cnt = dict_get(error_codes, msg, n);
+    if (!cnt) {
+        if (dict_size(error_codes) >= 128) return; /* as Redis: cap distinct codes */
+        cnt = xcalloc(1, sizeof(*cnt));
+        dict_set(error_codes, msg, n, cnt);
+    }
+    (*cnt)++;
+}
+
+void commands_errorstats(void (*cb)(void *ctx, const char *code, long long n), void *ctx)
+{
+    dict_iter it;
+    const void *k;
+    size_t kl;
+    void *v;
+    char code[80];
+    dict_iter_init(&it, error_codes);
+    while (dict_iter_next(&it, &k, &kl, &v)) {
+        snprintf(code, sizeof(code), "%.*s", (int)kl, (const char *)k);
+        cb(ctx, code, *(long long *)v);
+    }
+}
+
+void reply_error(client *c, const char *msg)
+{
+    commands_count_error(msg);
+    resp_add_error(&c->out, msg);
+}
+
+void reply_errorf(client *c, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    reply_error(c, buf);
+}
+
+void reply_ok(client *c)
+{
+    resp_add_simple(&c->out, "OK");
+}
+
+void reply_syntax_error(client *c)
+{
+    reply_error(c, "ERR syntax error");
+}
+
+void reply_not_integer(client *c)
+{
+    reply_error(c, "ERR value is not an integer or out of range");
+}
+
+void reply_unknown_subcommand(client *c, const char *sub, const char *cmd)
+{
+    char up[64];
+    size_t i;
+    for (i = 0; cmd[i] && i < sizeof(up) - 1; i++) up[i] = (char)toupper((unsigned char)cmd[i]);
+    up[i] = '\0';
+    reply_errorf(c, "ERR unknown subcommand '%.128s'. Try %s HELP.", sub, up);
+}
+
+void reply_wrong_arity(client *c, const char *cmd)
+{
+    reply_errorf(c, "ERR wrong number of arguments for '%s' command", cmd);
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+static int arity_ok(const command *cmd, int argc)
+{
+    return cmd->arity > 0 ? argc == cmd->arity : argc >= -cmd->arity;
+}
+
+static void reject(client *c, command *cmd, const char *msg)
+{
+    if (cmd) cmd->rejected_calls++;
+    reply_error(c, msg);
+}
+
+void command_account_job(client *c, long long usec)
+{
+    command *cmd = (command *)c->last_cmd;
+    if (cmd) cmd->usec += usec;
+}
+
+int command_process(client *c, int argc, char **argv, size_t *lens)
+{
+    char msg[512];
+    command *cmd, *parent;
+
+    if (argc == 0) return 0;
+    parent = cmd = command_lookup(argv[0], lens[0]);
+    if (!cmd) {
+        size_t off = 0;
+        msg[0] = '\0';
+        for (int i = 1; i < argc && off < 128; i++) {
+            int room = 128 - (int)off;
+            off += (size_t)snprintf(msg + off, sizeof(msg) - off, "'%.*s' ",
+                                    (int)(lens[i] < (size_t)room ? lens[i] : (size_t)room), argv[i]);
+        }
+        char full[800];
+        snprintf(full, sizeof(full), "ERR unknown command '%.*s', with args beginning with: %s",
+                 (int)(lens[0] > 128 ? 128 : lens[0]), argv[0], msg);
+        reject(c, NULL, full);
+        return 0;
+    }
+    if (cmd->subcommands && argc >= 2) {
+        command *sub = subcommand_lookup(cmd, argv[1], lens[1]);
+        if (!sub) {
+            if (!cmd->proc || cmd->arity != -1 || argc > 1) {
+                char up[64];
+                size_t i;
+                for (i = 0; cmd->name[i] && i < sizeof(up) - 1; i++)
+                    up[i] = (char)toupper((unsigned char)cmd->name[i]);
+                up[i] = '\0';
+                snprintf(msg, sizeof(msg), "ERR unknown subcommand '%.128s'. Try %s HELP.",
+                         argv[1], up);
+                reject(c, cmd, msg);
+                return 0;
+            }
+        } else {
+            cmd = sub;
+        }
+    }
+    if (!arity_ok(cmd, argc) || !cmd->proc) {
+        snprintf(msg, sizeof(msg), "ERR wrong number of arguments for '%s' command", cmd->fullname);
+        reject(c, cmd, msg);
+        return 0;
+    }
+    if (!(c->flags & CLIENT_AUTHENTICATED) && !(cmd->flags & CMD_NO_AUTH) &&
+        !(parent->flags & CMD_NO_AUTH)) {
+        reject(c, cmd, "NOAUTH Authentication required.");
+        return 0;
+    }
+    if ((cmd->flags & CMD_DENYOOM) && srv.maxmemory > 0 &&
+        alloc_used_memory() > (size_t)srv.maxmemory) {
+        reject(c, cmd, "OOM command not allowed when used memory > 'maxmemory'.");
+        return 0;
+    }
+
+    /* MONITOR sees commands before they run, as in Redis; admin commands and
+     * the monitor's own MONITOR are not shown. */
+    if (srv.monitors_head && !(cmd->flags & (CMD_ADMIN | CMD_SKIP_MONITOR)) &&
+        !(parent->flags & (CMD_ADMIN | CMD_SKIP_MONITOR)))
+        monitor_feed(c, argc, argv, lens);
+
+    long long errors_before = srv.stats.error_replies;
+    long long start = util_monotonic_us();
+    c->last_cmd = cmd;
+    c->argc_now = argc;
+    c->cmd_start_us = start;
+    c->flags |= CLIENT_IN_CALL;
+    srv.current_client = c;
+    cmd->proc(c, argc, argv, lens);
+    srv.current_client = NULL;
+    c->flags &= ~CLIENT_IN_CALL;
+    long long dur = util_monotonic_us() - start;
+
+    cmd->calls++;
+    cmd->usec += dur;
+    if (srv.stats.error_replies != errors_before) cmd->failed_calls++;
+    srv.stats.commands_processed++;
+    if (!(cmd->flags & CMD_SKIP_SLOWLOG)) slowlog_push(c, argc, argv, lens, dur);
+    return (c->flags & (CLIENT_BLOCKED | CLIENT_CLOSE_ASAP)) ? -1 : 0;
+}
+
+void commands_reset_stats(void)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        command *cmd = &command_table_def[i];
+        cmd->calls = cmd->usec = cmd->rejected_calls = cmd->failed_calls = 0;
+        for (command *sub = cmd->subcommands; sub && sub->name; sub++)
+            sub->calls = sub->usec = sub->rejected_calls = sub->failed_calls = 0;
+    }
+    dict_iter it;
+    void *v;
+    dict_iter_init(&it, error_codes);
+    while (dict_iter_next(&it, NULL, NULL, &v)) xfree(v);
+    dict_free(error_codes);
+    error_codes = dict_new();
+}
+
+/* ------------------------------------------------------ blocking on jobs */
+
+void client_block_on_job(client *c, job *j)
+{
+    c->job = j;
+    c->flags |= CLIENT_BLOCKED;
+    workers_submit(srv.workers, j);
+}
+
+void client_job_done(job *j)
+{
+    client *c = j->owner;
+    if (!c) return; /* the client left while the job ran */
+    c->job = NULL;
+    c->flags &= ~CLIENT_BLOCKED;
+    resp_buf_append_raw(&c->out, j->reply.buf, j->reply.len);
+    command_account_job(c, j->finished_us - j->started_us);
+    c->last_interaction_ms = util_mstime();
+    client_process_input(c); /* the pipelined commands that waited */
+    client_add_pending_write(c);
+}
