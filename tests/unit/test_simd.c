@@ -745,6 +745,7 @@ static void test_env_override(void **state)
 }
 
 /* Detection agrees with the flags the kernel reports in /proc/cpuinfo. */
+#if defined(__x86_64__)
 static int test_cpu_flag(const char *flags, const char *name)
 {
     size_t n = strlen(name);
@@ -753,6 +754,7 @@ static int test_cpu_flag(const char *flags, const char *name)
             return 1;
     return 0;
 }
+#endif
 
 static void test_detection(void **state)
 {
