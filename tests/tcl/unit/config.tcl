@@ -50,8 +50,8 @@ start_server {tags {config}} {
     }
 
     tags {vectis-only} {
-        test {CONFIG GET search-threads} {
-            assert_morethan_equal [config_get search-threads] 1
+        test {CONFIG GET search-threads (0 or more by default)} {
+            assert_morethan_equal [config_get search-threads] 0
         }
     }
 
@@ -168,6 +168,12 @@ start_server {tags {config} overrides {maxmemory 2mb proto-max-bulk-len 16mb Max
         assert_equal 1234 [config_get maxclients]
         assert_equal 7 [config_get timeout]
         assert_equal 77 [config_get slowlog-max-len]
+    }
+}
+
+start_server {tags {config vectis-only} overrides {search-threads 3}} {
+    test {search-threads from the config file} {
+        assert_equal 3 [config_get search-threads]
     }
 }
 
