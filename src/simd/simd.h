@@ -12,7 +12,8 @@
  *   - Pointers need no particular alignment.
  *   - l2sq returns the squared Euclidean distance; dot returns the inner
  *     product; cos returns the cosine DISTANCE 1 - a.b / (|a| |b|), and 1
- *     when either vector has zero norm.
+ *     when either vector has zero norm. It is clamped to [0, 2], so rounding
+ *     never yields a negative distance for (nearly) identical vectors.
  *   - hamming returns the number of differing bits; jaccard returns the
  *     Jaccard distance 1 - |a & b| / |a | b| (0 when both are all-zero).
  *   - _x4 variants compute one query `q` against four vectors b0..b3 and
@@ -74,12 +75,14 @@ typedef struct simd_kernels {
     simd_jac_fn jaccard;
 } simd_kernels;
 
-/* The active table. Valid after simd_init(); never NULL after it. */
+/* The active table. Never NULL: before simd_init() it points at the scalar
+ * table (correct, slow); simd_init() switches it to the best level. */
 extern const simd_kernels *simd;
 
 /* Detects the CPU and fills the table with the best level available, capped
- * by the environment variable VECTIS_SIMD (scalar|neon|avx2|avx512) when set.
- * Idempotent; returns the level chosen. */
+ * by the environment variable VECTIS_SIMD (scalar|neon|avx2|avx512, any case)
+ * when set; an unknown value is ignored with one warning on stderr. Re-reads
+ * the variable on each call; idempotent; returns the level chosen. */
 simd_level simd_init(void);
 
 /* Forces a level no higher than what the CPU supports (tests, benchmarks).
