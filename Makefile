@@ -59,7 +59,7 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 $(BUILD)/src/simd/%_avx2.o:   ISA_FLAGS := -mavx2 -mfma -mf16c
 $(BUILD)/src/simd/%_avx512.o: ISA_FLAGS := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vpopcntdq -mavx2 -mfma -mf16c
 
-.PHONY: all deps run test test-unit test-tcl test-fuzz-smoke asan tsan fuzz clean \
+.PHONY: all deps run test test-unit test-docs test-tcl test-fuzz-smoke asan tsan fuzz clean \
         bench bench-net bench-index format
 
 all: deps src/vectis-server
@@ -92,7 +92,10 @@ run: all
 TCL_ARGS ?=
 test: deps
 	@$(MAKE) --no-print-directory src/vectis-server $(UNIT_BINS)
-	@$(MAKE) --no-print-directory test-unit test-tcl test-fuzz-smoke
+	@$(MAKE) --no-print-directory test-unit test-docs test-tcl test-fuzz-smoke
+
+test-docs: src/vectis-server
+	@./tests/check-docs.sh src/vectis-server
 
 test-unit: $(UNIT_BINS)
 	@./tests/run-unit.sh $(UNIT_BINS)
