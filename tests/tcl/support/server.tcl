@@ -14,6 +14,8 @@
 #                          whole block without starting a server
 #     noconfig 1           no config file: port/dir/logfile are given as
 #                          command-line arguments instead
+#     (in overrides, config_lines and args, %DIR% is replaced by the server's
+#     directory: pidfile %DIR%/vectis.pid)
 #     ulimit N             raise the fd limit of the server to N (sh ulimit -n)
 #     expect_fail 1        the server must fail to start; the body runs with
 #                          `srv 0 exitcode` and `srv 0 output` (stdout, stderr
@@ -205,8 +207,11 @@ proc vt_new_record {options} {
                      logfile $dir/log config_file "" cmdargs {} ulimit "" fd "" pid 0 \
                      exited 1 exitcode "" clients {} client "" quiet_log 0 unixsocket "" \
                      expect_exit 0 options $options]
-    set overrides [concat [vt_base_overrides] [dict_get_default $options overrides {}]]
-    set args [dict_get_default $options args {}]
+    # %DIR% in values stands for the server's directory (pidfile, unixsocket).
+    set map [list %DIR% $dir]
+    set overrides [string map $map [concat [vt_base_overrides] [dict_get_default $options overrides {}]]]
+    set args [string map $map [dict_get_default $options args {}]]
+    dict set options config_lines [string map $map [dict_get_default $options config_lines {}]]
     set s(ulimit) [dict_get_default $options ulimit ""]
     set port ""
     foreach {k v} $overrides {
