@@ -19,7 +19,7 @@
  *   - _x4 variants compute one query `q` against four vectors b0..b3 and
  *     write out[0..3]; they give the same result as four single calls up to
  *     floating-point reassociation.
- *   - int8 kernels return exact int32 sums: dot for dim < 2^17 (128^2 * 2^17
+ *   - int8 l2sq/dot return exact int32 sums: dot for dim < 2^17 (128^2 * 2^17
  *     = 2^31 would overflow), l2sq for dim <= 2^15 (255^2 * 2^15 < 2^31).
  *   - f16 is IEEE binary16, bf16 is bfloat16, both stored as uint16_t.
  *
@@ -54,6 +54,9 @@ typedef void (*simd_bin_x4_fn)(const uint8_t *q, const uint8_t *b0, const uint8_
                                const uint8_t *b2, const uint8_t *b3, size_t nbytes,
                                uint32_t out[4]);
 typedef float (*simd_jac_fn)(const uint8_t *a, const uint8_t *b, size_t nbytes);
+typedef float (*simd_i8_cos_fn)(const int8_t *a, const int8_t *b, size_t dim);
+typedef void (*simd_i8_cos_x4_fn)(const int8_t *q, const int8_t *b0, const int8_t *b1,
+                                  const int8_t *b2, const int8_t *b3, size_t dim, float out[4]);
 
 typedef struct simd_kernels {
     simd_level level;
@@ -73,6 +76,12 @@ typedef struct simd_kernels {
     simd_bin_fn hamming;
     simd_bin_x4_fn hamming_x4;
     simd_jac_fn jaccard;
+
+    /* Added after the first release of this table: int8 cosine distance in
+     * one pass (a.b, |a|^2, |b|^2 as exact int32 sums, combined in double),
+     * instead of three dot_i8 calls. Same limits as dot_i8. */
+    simd_i8_cos_fn cos_i8;
+    simd_i8_cos_x4_fn cos_i8_x4;
 } simd_kernels;
 
 /* The active table. Never NULL: before simd_init() it points at the scalar

@@ -454,6 +454,69 @@ static void simd_dot_i8_x4_avx2(const int8_t *q, const int8_t *b0, const int8_t 
     simd_i8_x4_avx2(q, b0, b1, b2, b3, dim, out, 0);
 }
 
+/* int8 cosine: a.b, |a|^2 and |b|^2 in one pass. */
+static float simd_cos_i8_avx2(const int8_t *a, const int8_t *b, size_t dim)
+{
+    __m256i ab = _mm256_setzero_si256(), aa = ab, bb = ab;
+    for (size_t i = 0; i < dim; i += 16) {
+        __m256i x, y;
+        if (i + 16 <= dim) {
+            x = simd_load16_i8(a + i);
+            y = simd_load16_i8(b + i);
+        } else {
+            x = simd_load_tail_i8(a + i, dim - i);
+            y = simd_load_tail_i8(b + i, dim - i);
+        }
+        ab = _mm256_add_epi32(ab, _mm256_madd_epi16(x, y));
+        aa = _mm256_add_epi32(aa, _mm256_madd_epi16(x, x));
+        bb = _mm256_add_epi32(bb, _mm256_madd_epi16(y, y));
+    }
+    return simd_cos_finish_i32(simd_hsum256_epi32(ab), simd_hsum256_epi32(aa),
+                               simd_hsum256_epi32(bb));
+}
+
+static void simd_cos_i8_x4_avx2(const int8_t *q, const int8_t *b0, const int8_t *b1,
+                                const int8_t *b2, const int8_t *b3, size_t dim, float out[4])
+{
+    __m256i d0 = _mm256_setzero_si256(), d1 = d0, d2 = d0, d3 = d0;
+    __m256i n0 = d0, n1 = d0, n2 = d0, n3 = d0, nq = d0;
+    for (size_t i = 0; i < dim; i += 16) {
+        __m256i xq, x0, x1, x2, x3;
+        if (i + 16 <= dim) {
+            xq = simd_load16_i8(q + i);
+            x0 = simd_load16_i8(b0 + i);
+            x1 = simd_load16_i8(b1 + i);
+            x2 = simd_load16_i8(b2 + i);
+            x3 = simd_load16_i8(b3 + i);
+        } else {
+            xq = simd_load_tail_i8(q + i, dim - i);
+            x0 = simd_load_tail_i8(b0 + i, dim - i);
+            x1 = simd_load_tail_i8(b1 + i, dim - i);
+            x2 = simd_load_tail_i8(b2 + i, dim - i);
+            x3 = simd_load_tail_i8(b3 + i, dim - i);
+        }
+        nq = _mm256_add_epi32(nq, _mm256_madd_epi16(xq, xq));
+        d0 = _mm256_add_epi32(d0, _mm256_madd_epi16(xq, x0));
+        n0 = _mm256_add_epi32(n0, _mm256_madd_epi16(x0, x0));
+        d1 = _mm256_add_epi32(d1, _mm256_madd_epi16(xq, x1));
+        n1 = _mm256_add_epi32(n1, _mm256_madd_epi16(x1, x1));
+        d2 = _mm256_add_epi32(d2, _mm256_madd_epi16(xq, x2));
+        n2 = _mm256_add_epi32(n2, _mm256_madd_epi16(x2, x2));
+        d3 = _mm256_add_epi32(d3, _mm256_madd_epi16(xq, x3));
+        n3 = _mm256_add_epi32(n3, _mm256_madd_epi16(x3, x3));
+    }
+    int32_t dot[4], nb[4];
+    __m256i t = _mm256_hadd_epi32(_mm256_hadd_epi32(d0, d1), _mm256_hadd_epi32(d2, d3));
+    _mm_storeu_si128((__m128i *)dot, _mm_add_epi32(_mm256_castsi256_si128(t),
+                                                   _mm256_extracti128_si256(t, 1)));
+    t = _mm256_hadd_epi32(_mm256_hadd_epi32(n0, n1), _mm256_hadd_epi32(n2, n3));
+    _mm_storeu_si128((__m128i *)nb, _mm_add_epi32(_mm256_castsi256_si128(t),
+                                                  _mm256_extracti128_si256(t, 1)));
+    int32_t na = simd_hsum256_epi32(nq);
+    for (int j = 0; j < 4; j++)
+        out[j] = simd_cos_finish_i32(dot[j], na, nb[j]);
+}
+
 /* --------------------------------------------------------------- binary */
 
 #define SIMD_POPCNT __attribute__((target("popcnt")))
@@ -616,4 +679,6 @@ const simd_kernels simd_kernels_avx2 = {
     .hamming = simd_hamming_avx2,
     .hamming_x4 = simd_hamming_x4_avx2,
     .jaccard = simd_jaccard_avx2,
+    .cos_i8 = simd_cos_i8_avx2,
+    .cos_i8_x4 = simd_cos_i8_x4_avx2,
 };

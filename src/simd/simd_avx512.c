@@ -500,6 +500,50 @@ static void simd_dot_i8_x4_avx512(const int8_t *q, const int8_t *b0, const int8_
     simd_i8_x4_avx512(q, b0, b1, b2, b3, dim, out, 0);
 }
 
+/* int8 cosine: a.b, |a|^2 and |b|^2 in one pass (AVX-512BW; VNNI would
+ * only fuse the adds). */
+static float simd_cos_i8_avx512(const int8_t *a, const int8_t *b, size_t dim)
+{
+    __m512i ab = _mm512_setzero_si512(), aa = ab, bb = ab;
+    for (size_t i = 0; i < dim; i += 32) {
+        __mmask32 m = simd_mask32(dim - i);
+        __m512i x = simd_load32_i8(a + i, m), y = simd_load32_i8(b + i, m);
+        ab = _mm512_add_epi32(ab, _mm512_madd_epi16(x, y));
+        aa = _mm512_add_epi32(aa, _mm512_madd_epi16(x, x));
+        bb = _mm512_add_epi32(bb, _mm512_madd_epi16(y, y));
+    }
+    return simd_cos_finish_i32(simd_hsum512_epi32(ab), simd_hsum512_epi32(aa),
+                               simd_hsum512_epi32(bb));
+}
+
+static void simd_cos_i8_x4_avx512(const int8_t *q, const int8_t *b0, const int8_t *b1,
+                                  const int8_t *b2, const int8_t *b3, size_t dim, float out[4])
+{
+    __m512i d0 = _mm512_setzero_si512(), d1 = d0, d2 = d0, d3 = d0;
+    __m512i n0 = d0, n1 = d0, n2 = d0, n3 = d0, nq = d0;
+    for (size_t i = 0; i < dim; i += 32) {
+        __mmask32 m = simd_mask32(dim - i);
+        __m512i xq = simd_load32_i8(q + i, m);
+        __m512i x0 = simd_load32_i8(b0 + i, m), x1 = simd_load32_i8(b1 + i, m);
+        __m512i x2 = simd_load32_i8(b2 + i, m), x3 = simd_load32_i8(b3 + i, m);
+        nq = _mm512_add_epi32(nq, _mm512_madd_epi16(xq, xq));
+        d0 = _mm512_add_epi32(d0, _mm512_madd_epi16(xq, x0));
+        n0 = _mm512_add_epi32(n0, _mm512_madd_epi16(x0, x0));
+        d1 = _mm512_add_epi32(d1, _mm512_madd_epi16(xq, x1));
+        n1 = _mm512_add_epi32(n1, _mm512_madd_epi16(x1, x1));
+        d2 = _mm512_add_epi32(d2, _mm512_madd_epi16(xq, x2));
+        n2 = _mm512_add_epi32(n2, _mm512_madd_epi16(x2, x2));
+        d3 = _mm512_add_epi32(d3, _mm512_madd_epi16(xq, x3));
+        n3 = _mm512_add_epi32(n3, _mm512_madd_epi16(x3, x3));
+    }
+    int32_t dot[4], nb[4];
+    _mm_storeu_si128((__m128i *)dot, simd_hsum512_epi32_x4(d0, d1, d2, d3));
+    _mm_storeu_si128((__m128i *)nb, simd_hsum512_epi32_x4(n0, n1, n2, n3));
+    int32_t na = simd_hsum512_epi32(nq);
+    for (int j = 0; j < 4; j++)
+        out[j] = simd_cos_finish_i32(dot[j], na, nb[j]);
+}
+
 /* ----------------------------------------------------- int8, AVX-512 VNNI */
 
 #define SIMD_VNNI __attribute__((target("avx512vnni")))
@@ -704,4 +748,6 @@ const simd_kernels simd_kernels_avx512 = {
     .hamming = NULL,
     .hamming_x4 = NULL,
     .jaccard = NULL,
+    .cos_i8 = simd_cos_i8_avx512,
+    .cos_i8_x4 = simd_cos_i8_x4_avx512,
 };

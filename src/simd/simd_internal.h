@@ -60,6 +60,20 @@ static inline float simd_cos_finish(float dot, float na, float nb)
     return (float)d;
 }
 
+/* Cosine distance from exact int8 sums. Same rules as simd_cos_finish; the
+ * int32 sums convert to double exactly. */
+static inline float simd_cos_finish_i32(int32_t dot, int32_t na, int32_t nb)
+{
+    if (na == 0 || nb == 0)
+        return 1.0f;
+    double d = 1.0 - (double)dot / sqrt((double)na * (double)nb);
+    if (d < 0.0)
+        d = 0.0;
+    if (d > 2.0)
+        d = 2.0;
+    return (float)d;
+}
+
 /* Jaccard distance from |a & b| and |a | b| (in bits). */
 static inline float simd_jaccard_finish(uint32_t inter, uint32_t uni)
 {

@@ -274,8 +274,32 @@ static int32_t simd_dot_i8_neon(const int8_t *a, const int8_t *b, size_t dim)
     return s;
 }
 
+static float simd_cos_i8_neon(const int8_t *a, const int8_t *b, size_t dim)
+{
+    int32x4_t ab = vdupq_n_s32(0), aa = ab, bb = ab;
+    size_t i = 0;
+    for (; i + 16 <= dim; i += 16) {
+        int8x16_t x = vld1q_s8(a + i), y = vld1q_s8(b + i);
+        ab = vpadalq_s16(ab, vmull_s8(vget_low_s8(x), vget_low_s8(y)));
+        ab = vpadalq_s16(ab, vmull_high_s8(x, y));
+        aa = vpadalq_s16(aa, vmull_s8(vget_low_s8(x), vget_low_s8(x)));
+        aa = vpadalq_s16(aa, vmull_high_s8(x, x));
+        bb = vpadalq_s16(bb, vmull_s8(vget_low_s8(y), vget_low_s8(y)));
+        bb = vpadalq_s16(bb, vmull_high_s8(y, y));
+    }
+    int32_t sab = vaddvq_s32(ab), saa = vaddvq_s32(aa), sbb = vaddvq_s32(bb);
+    for (; i < dim; i++) {
+        int32_t x = a[i], y = b[i];
+        sab += x * y;
+        saa += x * x;
+        sbb += y * y;
+    }
+    return simd_cos_finish_i32(sab, saa, sbb);
+}
+
 SIMD_NEON_X4(simd_l2sq_i8_neon, int8_t, int32_t)
 SIMD_NEON_X4(simd_dot_i8_neon, int8_t, int32_t)
+SIMD_NEON_X4(simd_cos_i8_neon, int8_t, float)
 
 /* --------------------------------------------------------------- binary */
 
@@ -337,6 +361,8 @@ const simd_kernels simd_kernels_neon = {
     .hamming = simd_hamming_neon,
     .hamming_x4 = simd_hamming_neon_x4,
     .jaccard = simd_jaccard_neon,
+    .cos_i8 = simd_cos_i8_neon,
+    .cos_i8_x4 = simd_cos_i8_neon_x4,
 };
 
 #else

@@ -129,8 +129,21 @@ static int32_t simd_dot_i8_scalar(const int8_t *a, const int8_t *b, size_t dim)
     return s;
 }
 
+static float simd_cos_i8_scalar(const int8_t *a, const int8_t *b, size_t dim)
+{
+    int32_t ab = 0, aa = 0, bb = 0;
+    for (size_t i = 0; i < dim; i++) {
+        int32_t x = a[i], y = b[i];
+        ab += x * y;
+        aa += x * x;
+        bb += y * y;
+    }
+    return simd_cos_finish_i32(ab, aa, bb);
+}
+
 SIMD_SCALAR_X4(simd_l2sq_i8_scalar, int8_t, int32_t)
 SIMD_SCALAR_X4(simd_dot_i8_scalar, int8_t, int32_t)
+SIMD_SCALAR_X4(simd_cos_i8_scalar, int8_t, float)
 
 /* --------------------------------------------------------------- binary */
 
@@ -208,4 +221,6 @@ const simd_kernels simd_kernels_scalar = {
     .hamming = simd_hamming_scalar,
     .hamming_x4 = simd_hamming_scalar_x4,
     .jaccard = simd_jaccard_scalar,
+    .cos_i8 = simd_cos_i8_scalar,
+    .cos_i8_x4 = simd_cos_i8_scalar_x4,
 };

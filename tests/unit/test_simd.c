@@ -375,13 +375,25 @@ static void test_kernels_i8(void **state)
             memset(v[1], 0x80, dim);
             memset(v[2], 0x7f, dim);
         }
-        int32_t l2[4] = {0}, dot[4] = {0};
+        int32_t l2[4] = {0}, dot[4] = {0}, bb[4] = {0}, qq = 0;
+        for (size_t i = 0; i < dim; i++)
+            qq += v[0][i] * v[0][i];
         for (int j = 0; j < 4; j++)
             for (size_t i = 0; i < dim; i++) {
                 int32_t x = v[0][i], y = v[j + 1][i];
                 l2[j] += (x - y) * (x - y);
                 dot[j] += x * y;
+                bb[j] += y * y;
             }
+        /* Cosine from exact integer sums: every level must give this float
+         * bit for bit (the finishing formula is the one simd.h documents). */
+        double cosd[4];
+        for (int j = 0; j < 4; j++) {
+            double c = 1.0;
+            if (qq != 0 && bb[j] != 0)
+                c = 1.0 - (double)dot[j] / sqrt((double)qq * (double)bb[j]);
+            cosd[j] = (float)(c < 0.0 ? 0.0 : c > 2.0 ? 2.0 : c);
+        }
         for (int li = 0; li < test_nlevels; li++) {
             const simd_kernels *k = test_levels[li];
             int32_t o[4];
@@ -395,6 +407,12 @@ static void test_kernels_i8(void **state)
             k->dot_i8_x4(v[0], v[1], v[2], v[3], v[4], dim, o);
             for (int j = 0; j < 4; j++)
                 test_check("dot_i8_x4", k, dim, 1, o[j], dot[j], 0);
+            float c[4];
+            for (int j = 0; j < 4; j++)
+                test_check("cos_i8", k, dim, 1, k->cos_i8(v[0], v[j + 1], dim), cosd[j], 0);
+            k->cos_i8_x4(v[0], v[1], v[2], v[3], v[4], dim, c);
+            for (int j = 0; j < 4; j++)
+                test_check("cos_i8_x4", k, dim, 1, c[j], cosd[j], 0);
         }
     }
 }
@@ -491,6 +509,8 @@ static void test_zero_vectors(void **state)
             assert_true(k->jaccard(xb, xb, dim) == 0.0f);
             assert_int_equal(k->hamming(zb, xb, dim), 4 * dim);
             assert_int_equal(k->l2sq_i8((int8_t *)zb, (int8_t *)zb, dim), 0);
+            assert_true(k->cos_i8((int8_t *)zb, (int8_t *)xb, dim) == 1.0f);
+            assert_true(k->cos_i8((int8_t *)xb, (int8_t *)xb, dim) == (dim ? 0.0f : 1.0f));
         }
     }
 }
@@ -809,6 +829,13 @@ int main(void)
     uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) ^ (uint64_t)getpid();
     printf("test_simd seed=%llu (VECTIS_TEST_SEED to replay)\n", (unsigned long long)seed);
     test_rng_state = seed;
+
+    /* Before simd_init() the table is the scalar one (simd.h), so a caller
+     * that forgot to initialise gets correct results, not a NULL call. */
+    if (simd == NULL || simd->level != SIMD_SCALAR || simd->l2sq_f32 == NULL) {
+        fprintf(stderr, "simd table before simd_init() is not the scalar table\n");
+        return 1;
+    }
 
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_detection),
