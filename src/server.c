@@ -174,9 +174,11 @@ void server_exit_cleanup(void)
     remove_pidfile();
     net_before_sleep(); /* last replies (e.g. to QUIT) */
     net_close_listeners();
+    /* Clients first: that detaches the jobs they wait for (job->owner), so
+     * stopping the pool completes those jobs into the void. */
+    net_free_all_clients();
     workers_stop(srv.workers);
     srv.workers = NULL;
-    net_free_all_clients();
     for (int i = 0; i < 2; i++)
         if (srv.signal_events[i]) event_free(srv.signal_events[i]);
     if (srv.cron_event) event_free(srv.cron_event);
