@@ -52,7 +52,7 @@
 
 typedef struct resp_limits {
     long long max_bulk_len;      /* proto-max-bulk-len, bytes (Redis: 512mb) */
-    long long max_multibulk_len; /* max argv count (Redis: 1024*1024) */
+    long long max_multibulk_len; /* max argv count (Redis 7: INT_MAX; <= 6: 1024*1024) */
     size_t max_inline_len;       /* max inline / header line, bytes (Redis: 64kb) */
 } resp_limits;
 
@@ -138,6 +138,7 @@ void resp_buf_shrink(resp_buf *b, size_t keep);
 
 void resp_add_simple(resp_buf *b, const char *s);                      /* +s */
 void resp_add_error(resp_buf *b, const char *msg);                     /* -msg: "ERR x" */
+/* (msg starts with its code; a leading '-' in msg is not doubled.) */
 void resp_add_errorf(resp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void resp_add_integer(resp_buf *b, long long v);                       /* :v */
 void resp_add_bulk(resp_buf *b, const void *p, size_t n);              /* $n */
@@ -155,7 +156,8 @@ void resp_add_verbatim(resp_buf *b, const char *p, size_t n, const char *fmt3); 
 
 /* Aggregates whose length is known only later: reserve, then fill in.
  * Kind is one of RESP_AGG_*. Returns a handle (an offset). Handles must be
- * filled in reverse order of creation when nested (inner first). */
+ * filled in reverse order of creation when nested (inner first), and the
+ * buffer must not be consumed while a handle is outstanding. */
 enum { RESP_AGG_ARRAY, RESP_AGG_MAP, RESP_AGG_SET };
 size_t resp_add_deferred(resp_buf *b);
 void resp_set_deferred(resp_buf *b, size_t handle, int kind, long n);

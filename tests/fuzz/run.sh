@@ -27,7 +27,7 @@ if [ -z "${CLANG:-}" ]; then
         if command -v "$c" >/dev/null 2>&1; then CLANG=$c; break; fi
     done
 fi
-if [ -z "${CLANG:-}" ]; then
+if [ -z "${CLANG:-}" ] || ! command -v "$CLANG" >/dev/null 2>&1; then
     echo "fuzz: clang not found; install clang (Debian: apt-get install clang-14) to run the fuzz targets" >&2
     exit 1
 fi
