@@ -8,10 +8,11 @@
  * Float kernels (f32, f16, bf16 widened to f32 on load):
  *   - single: four independent 8-lane FMA accumulators (32 elements per
  *     iteration) so that the 4-cycle FMA latency does not bound throughput,
- *     then 8-element steps, then one masked step (vmaskmovps for f32; a
- *     zero-padded copy for the 16-bit formats, which AVX2 cannot mask-load)
- *     for the last 1..7 elements. No scalar tail loop, and no read past the
- *     end of either vector (masked-off lanes never fault).
+ *     then up to three 8-element steps and one masked step, each on its own
+ *     accumulator (vmaskmovps for f32; a zero-padded copy for the 16-bit
+ *     formats, which AVX2 cannot mask-load) for the last 1..7 elements. No
+ *     scalar tail loop, and no read past the end of either vector
+ *     (masked-off lanes never fault).
  *   - cosine: dot, |a|^2 and |b|^2 in one pass (two chains each).
  *   - _x4: the query block is loaded once per step and used against the
  *     four vectors; the four distances are themselves independent chains, so
@@ -121,16 +122,29 @@ SIMD_INLINE float simd_l2sq_avx2(const void *a, const void *b, size_t dim, int f
         s2 = _mm256_fmadd_ps(d2, d2, s2);
         s3 = _mm256_fmadd_ps(d3, d3, s3);
     }
-    for (; i + 8 <= dim; i += 8) {
-        __m256 d = _mm256_sub_ps(simd_load8(simd_at(a, i, fmt), fmt),
-                                 simd_load8(simd_at(b, i, fmt), fmt));
-        s0 = _mm256_fmadd_ps(d, d, s0);
+    /* The last 1..31 elements: up to three full 8-lane steps and a masked
+     * one, each on its own accumulator. */
+#define SIMD_L2_STEP(k, acc, LOAD, ...)                                                        \
+    do {                                                                                       \
+        __m256 d = _mm256_sub_ps(LOAD(simd_at(a, i + 8 * (k), fmt), __VA_ARGS__),              \
+                                 LOAD(simd_at(b, i + 8 * (k), fmt), __VA_ARGS__));             \
+        acc = _mm256_fmadd_ps(d, d, acc);                                                      \
+    } while (0)
+    if (i + 8 <= dim) {
+        SIMD_L2_STEP(0, s0, simd_load8, fmt);
+        if (i + 16 <= dim) {
+            SIMD_L2_STEP(1, s1, simd_load8, fmt);
+            if (i + 24 <= dim) {
+                SIMD_L2_STEP(2, s2, simd_load8, fmt);
+                i += 8;
+            }
+            i += 8;
+        }
+        i += 8;
     }
-    if (i < dim) {
-        __m256 d = _mm256_sub_ps(simd_load_tail(simd_at(a, i, fmt), dim - i, fmt),
-                                 simd_load_tail(simd_at(b, i, fmt), dim - i, fmt));
-        s1 = _mm256_fmadd_ps(d, d, s1);
-    }
+    if (i < dim)
+        SIMD_L2_STEP(0, s3, simd_load_tail, dim - i, fmt);
+#undef SIMD_L2_STEP
     return simd_hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
 }
 
@@ -148,12 +162,24 @@ SIMD_INLINE float simd_dot_avx2(const void *a, const void *b, size_t dim, int fm
         s3 = _mm256_fmadd_ps(simd_load8(simd_at(a, i + 24, fmt), fmt),
                              simd_load8(simd_at(b, i + 24, fmt), fmt), s3);
     }
-    for (; i + 8 <= dim; i += 8)
-        s0 = _mm256_fmadd_ps(simd_load8(simd_at(a, i, fmt), fmt),
-                             simd_load8(simd_at(b, i, fmt), fmt), s0);
+#define SIMD_DOT_STEP(k, acc, LOAD, ...)                                                       \
+    acc = _mm256_fmadd_ps(LOAD(simd_at(a, i + 8 * (k), fmt), __VA_ARGS__),                     \
+                          LOAD(simd_at(b, i + 8 * (k), fmt), __VA_ARGS__), acc)
+    if (i + 8 <= dim) {
+        SIMD_DOT_STEP(0, s0, simd_load8, fmt);
+        if (i + 16 <= dim) {
+            SIMD_DOT_STEP(1, s1, simd_load8, fmt);
+            if (i + 24 <= dim) {
+                SIMD_DOT_STEP(2, s2, simd_load8, fmt);
+                i += 8;
+            }
+            i += 8;
+        }
+        i += 8;
+    }
     if (i < dim)
-        s1 = _mm256_fmadd_ps(simd_load_tail(simd_at(a, i, fmt), dim - i, fmt),
-                             simd_load_tail(simd_at(b, i, fmt), dim - i, fmt), s1);
+        SIMD_DOT_STEP(0, s3, simd_load_tail, dim - i, fmt);
+#undef SIMD_DOT_STEP
     return simd_hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
 }
 

@@ -7,9 +7,10 @@
  *
  * Float kernels (f32, f16 via vcvtph2ps, bf16 via a 16-bit shift):
  *   - single: four independent 16-lane FMA accumulators (64 elements per
- *     iteration), then 16-element steps whose last one is a masked load
- *     (vmovups/vmovdqu16 with a k mask: masked-off lanes read as zero and
- *     never fault), so there is no scalar tail and no read past the end.
+ *     iteration), then up to four 16-element steps on separate accumulators
+ *     whose last one is a masked load (vmovups/vmovdqu16 with a k mask:
+ *     masked-off lanes read as zero and never fault), so there is no scalar
+ *     tail and no read past the end.
  *   - cosine: dot, |a|^2 and |b|^2 in one pass, 4 x 3 chains.
  *   - _x4: the query block is loaded once per step for four vectors, two
  *     accumulators per vector (cos: two per sum, 18 chains; the 32 ZMM
@@ -146,12 +147,26 @@ SIMD_INLINE float simd_l2sq_avx512(const void *a, const void *b, size_t dim, int
         s2 = _mm512_fmadd_ps(d2, d2, s2);
         s3 = _mm512_fmadd_ps(d3, d3, s3);
     }
-    for (; i < dim; i += 16) {
-        __mmask16 m = simd_mask16(dim - i);
-        __m512 d = _mm512_sub_ps(simd_load16_mask(simd_at(a, i, fmt), m, fmt),
-                                 simd_load16_mask(simd_at(b, i, fmt), m, fmt));
-        s0 = _mm512_fmadd_ps(d, d, s0);
+    /* The last 1..63 elements: up to four 16-lane steps, the last one
+     * masked, each on its own accumulator so they do not wait on each
+     * other. */
+#define SIMD_L2_STEP(k, acc)                                                                   \
+    do {                                                                                       \
+        __mmask16 m = simd_mask16(dim - i - 16 * (k));                                         \
+        __m512 d = _mm512_sub_ps(simd_load16_mask(simd_at(a, i + 16 * (k), fmt), m, fmt),      \
+                                 simd_load16_mask(simd_at(b, i + 16 * (k), fmt), m, fmt));     \
+        acc = _mm512_fmadd_ps(d, d, acc);                                                      \
+    } while (0)
+    if (i < dim) {
+        SIMD_L2_STEP(0, s0);
+        if (i + 16 < dim)
+            SIMD_L2_STEP(1, s1);
+        if (i + 32 < dim)
+            SIMD_L2_STEP(2, s2);
+        if (i + 48 < dim)
+            SIMD_L2_STEP(3, s3);
     }
+#undef SIMD_L2_STEP
     return simd_hsum512(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 }
 
@@ -169,11 +184,22 @@ SIMD_INLINE float simd_dot_avx512(const void *a, const void *b, size_t dim, int 
         s3 = _mm512_fmadd_ps(simd_load16(simd_at(a, i + 48, fmt), fmt),
                              simd_load16(simd_at(b, i + 48, fmt), fmt), s3);
     }
-    for (; i < dim; i += 16) {
-        __mmask16 m = simd_mask16(dim - i);
-        s0 = _mm512_fmadd_ps(simd_load16_mask(simd_at(a, i, fmt), m, fmt),
-                             simd_load16_mask(simd_at(b, i, fmt), m, fmt), s0);
+#define SIMD_DOT_STEP(k, acc)                                                                  \
+    do {                                                                                       \
+        __mmask16 m = simd_mask16(dim - i - 16 * (k));                                         \
+        acc = _mm512_fmadd_ps(simd_load16_mask(simd_at(a, i + 16 * (k), fmt), m, fmt),         \
+                              simd_load16_mask(simd_at(b, i + 16 * (k), fmt), m, fmt), acc);   \
+    } while (0)
+    if (i < dim) {
+        SIMD_DOT_STEP(0, s0);
+        if (i + 16 < dim)
+            SIMD_DOT_STEP(1, s1);
+        if (i + 32 < dim)
+            SIMD_DOT_STEP(2, s2);
+        if (i + 48 < dim)
+            SIMD_DOT_STEP(3, s3);
     }
+#undef SIMD_DOT_STEP
     return simd_hsum512(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 }
 
