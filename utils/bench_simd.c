@@ -98,8 +98,8 @@ int main(int argc, char **argv)
             dims[ndims++] = (size_t)strtoul(argv[i], NULL, 10);
     }
     simd_init();
-    printf("best level: %s; pool %d vectors; best of %d runs of %.1f s\n",
-           simd_level_name(simd_best_level()), BENCH_POOL, BENCH_REPEATS, BENCH_RUN_NS / 1e9);
+    printf("best level: %s; pool %d vectors; best of %d runs of %.0f ms\n",
+           simd_level_name(simd_best_level()), BENCH_POOL, BENCH_REPEATS, BENCH_RUN_NS / 1e6);
     printf("%-7s %-5s %5s %-7s %10s %10s %8s\n", "level", "dist", "dim", "variant", "ns/call",
            "ns/dist", "GB/s");
 
