@@ -455,7 +455,9 @@ typedef struct index_alias {
 
 static const index_alias registry[] = {
     {"FLAT", &index_flat_ops, NULL, NULL},
-/*HNSW*/
+    {"HNSW", &index_hnsw_ops, NULL, NULL},
+    {"HNSW_SQ8", &index_hnsw_ops, "QUANT", "SQ8"},
+    {"HNSW_BIN", &index_hnsw_ops, "QUANT", "BIN"},
 };
 #define REGISTRY_N (sizeof(registry) / sizeof(registry[0]))
 
