@@ -322,7 +322,7 @@ proc ::vt::client::read_until_close {id {secs {}}} {
         if {$s(eof)} break
         if {[clock milliseconds] >= $dl} {
             error "timeout after $secs s waiting for the server to close the connection;\
-                   received so far: [string range $s(buf) $s(pos) end]" {} {VT_TIMEOUT}
+                   received so far: [string range $s(buf) $s(pos) [expr {$s(pos) + 300}]]" {} {VT_TIMEOUT}
         }
         wait_event $id r $dl
     }
@@ -333,8 +333,17 @@ proc ::vt::client::read_until_close {id {secs {}}} {
 }
 
 proc ::vt::client::wait_close {id {secs 5}} {
-    if {[catch {read_until_close $id $secs}]} { return 0 }
-    return 1
+    upvar #0 ::vt::client::S$id s
+    set dl [expr {[clock milliseconds] + int($secs * 1000)}]
+    while 1 {
+        # Unread replies are discarded: only the close matters here.
+        pull $id
+        set s(buf) ""
+        set s(pos) 0
+        if {$s(eof)} { return 1 }
+        if {[clock milliseconds] >= $dl} { return 0 }
+        wait_event $id r $dl
+    }
 }
 
 proc ::vt::client::is_pending {id} {
