@@ -70,8 +70,9 @@
 #define SYN_DIM_DEFAULT  128
 #define SYN_CLUSTERS_DEF 1000
 #define SYN_AXES         8    /* elongated directions per cluster */
-#define SYN_RHO_MIN      0.35 /* per-dimension noise std, relative to |mu| ~ sqrt(dim) */
-#define SYN_RHO_MAX      0.80
+#define SYN_RHO_MIN      0.80 /* per-dimension noise std, relative to |mu| ~ sqrt(dim) */
+#define SYN_RHO_MAX      1.60
+#define SYN_VERSION      2   /* bump when the generator's output changes (cache key) */
 #define SYN_WEIGHT_SIGMA 0.7 /* log-normal cluster weights: a few clusters 3-4x larger */
 
 /* ------------------------------------------------------------ small utils */
@@ -398,14 +399,24 @@ static int ds_make_synth(const char *dir, size_t n, size_t nq, size_t dim, size_
     ds_path(bpath, sizeof(bpath), dir, "base.fvecs");
     ds_path(qpath, sizeof(qpath), dir, "query.fvecs");
     if (ds_file_exists(bpath) && ds_file_exists(qpath)) {
+        char verstr[64], nstr[64], nqstr[64];
         if (ds_read_info(dir, "seed", seedstr, sizeof(seedstr)) == 0 &&
-            strtoull(seedstr, NULL, 10) == seed) {
+            ds_read_info(dir, "generator", verstr, sizeof(verstr)) == 0 &&
+            ds_read_info(dir, "n", nstr, sizeof(nstr)) == 0 &&
+            ds_read_info(dir, "nq", nqstr, sizeof(nqstr)) == 0 &&
+            strtoull(seedstr, NULL, 10) == seed && atoi(verstr) == SYN_VERSION &&
+            strtoull(nstr, NULL, 10) == n && strtoull(nqstr, NULL, 10) == nq) {
             printf("datasets: %s: synthetic set already generated (seed %llu)\n", dir,
                    (unsigned long long)seed);
             return 0;
         }
-        fprintf(stderr, "datasets: %s exists with another seed; remove it first\n", dir);
-        return -1;
+        /* Another seed, size or generator version: the cache is stale. */
+        printf("datasets: %s: cached set differs (seed, size or generator), regenerating\n", dir);
+        char gpath[4096];
+        ds_path(gpath, sizeof(gpath), dir, "gt.ivecs");
+        remove(gpath);
+        ds_path(gpath, sizeof(gpath), dir, "gt_dist.fvecs");
+        remove(gpath);
     }
     if (ds_mkdir_p(dir) != 0) return -1;
     printf("datasets: %s: generating %zu + %zu x %zu, %zu clusters, seed %llu\n", dir, n, nq, dim,
@@ -427,8 +438,9 @@ static int ds_make_synth(const char *dir, size_t n, size_t nq, size_t dim, size_
             syn_draw(&m, &rq, tmp, query + i * dim);
         char extra[256];
         snprintf(extra, sizeof(extra),
-                 "seed=%llu\nclusters=%zu\nsource=utils/datasets.c gaussian mixture\n",
-                 (unsigned long long)seed, k);
+                 "seed=%llu\nclusters=%zu\ngenerator=%d\nsource=utils/datasets.c gaussian "
+                 "mixture\n",
+                 (unsigned long long)seed, k, SYN_VERSION);
         if (ds_write_vecs(qpath, query, nq, dim) == 0 && ds_write_vecs(bpath, base, n, dim) == 0 &&
             ds_write_info(dir, "synth", "cos", n, nq, dim, extra) == 0)
             rc = 0;
