@@ -127,9 +127,9 @@ start_server {tags {auth} overrides {requirepass foobar}} {
 
     test {Pre-auth limits: more than 10 arguments or a bulk above 16 KB closes} {
         assert_equal "-ERR Protocol error: unauthenticated multibulk length\r\n" \
-            [raw_exchange_until_close "*11\r\n[string repeat "\$1\r\na\r\n" 11]"]
+            [raw_exchange_until_close "*11\r\n[string repeat "\$1\r\na\r\n" 11]" 3]
         assert_equal "-ERR Protocol error: unauthenticated bulk length\r\n" \
-            [raw_exchange_until_close "*2\r\n\$4\r\nECHO\r\n\$20000\r\n"]
+            [raw_exchange_until_close "*2\r\n\$4\r\nECHO\r\n\$20000\r\n" 3]
     }
 
     test {CONFIG SET requirepass: existing sessions stay, new ones use the new password} {
