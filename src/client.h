@@ -80,6 +80,7 @@ void client_block_on_job(client *c, struct job *j);
 void client_job_done(struct job *j);
 
 /* Networking entry points used by commands. */
+void client_set_authenticated(client *c, int yes);
 void client_close_async(client *c);
 client *client_lookup_id(uint64_t id);
 /* One CLIENT LIST / CLIENT INFO line, without the newline. */

@@ -82,7 +82,7 @@ void cmd_auth(client *c, int argc, char **argv, size_t *lens)
         reply_wrongpass(c);
         return;
     }
-    c->flags |= CLIENT_AUTHENTICATED;
+    client_set_authenticated(c, 1);
     reply_ok(c);
 }
 
@@ -135,7 +135,7 @@ void cmd_hello(client *c, int argc, char **argv, size_t *lens)
                        "same time");
         return;
     }
-    if (authed_now) c->flags |= CLIENT_AUTHENTICATED;
+    if (authed_now) client_set_authenticated(c, 1);
     if (name) {
         xfree(c->name);
         c->name = namelen ? xstrndup(name, namelen) : NULL;
@@ -194,7 +194,7 @@ void cmd_reset(client *c, int argc, char **argv, size_t *lens)
     xfree(c->name);
     c->name = NULL;
     c->flags &= ~(CLIENT_NO_EVICT | CLIENT_NO_TOUCH | CLIENT_READONLY);
-    if (srv.requirepass && srv.requirepass[0]) c->flags &= ~CLIENT_AUTHENTICATED;
+    if (srv.requirepass && srv.requirepass[0]) client_set_authenticated(c, 0);
     c->proto = c->out.proto = 2;
     resp_add_simple(&c->out, "RESET");
 }

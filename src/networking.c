@@ -55,6 +55,7 @@
 #define NET_MAX_ACCEPTS     1000        /* accepts per listener wake-up */
 #define NET_WRITE_MAX       (64 * 1024 * 1024) /* per write(2): keep turns short */
 #define NET_QBUF_KEEP       (32 * 1024) /* query buffer kept after a big request */
+#define NET_OBUF_KEEP       (64 * 1024) /* reply buffer kept after a big reply */
 #define NET_INLINE_MAX      (64 * 1024) /* as Redis PROTO_INLINE_MAX_SIZE */
 #define NET_MULTIBULK_MAX   (1024 * 1024)
 
@@ -237,8 +238,8 @@ static client *client_new(int fd, int is_unix)
     c->fd = fd;
     c->proto = 2;
     c->flags = is_unix ? CLIENT_UNIX_SOCKET : 0;
-    if (!srv.requirepass || !srv.requirepass[0]) c->flags |= CLIENT_AUTHENTICATED;
     c->parser = resp_parser_new(&l);
+    client_set_authenticated(c, !srv.requirepass || !srv.requirepass[0]);
     resp_buf_init(&c->out, 2);
     c->ctime = time(NULL);
     c->last_interaction_ms = util_mstime();
@@ -285,6 +286,17 @@ static void monitor_unlink(client *c)
     if (c->mon_next) c->mon_next->mon_prev = c->mon_prev;
     c->flags &= ~CLIENT_MONITOR;
     srv.nmonitors--;
+}
+
+void client_set_authenticated(client *c, int yes)
+{
+    if (yes)
+        c->flags |= CLIENT_AUTHENTICATED;
+    else
+        c->flags &= ~CLIENT_AUTHENTICATED;
+    /* Before AUTH, Redis 7.2's small request limits (10 arguments, 16 KB
+     * bulks) keep an unauthenticated peer from making us allocate. */
+    if (c->parser) resp_parser_set_auth_required(c->parser, !yes);
 }
 
 void client_set_monitor(client *c)
@@ -485,8 +497,11 @@ static void client_read_cb(evutil_socket_t fd, short what, void *arg)
     client *c = arg;
     (void)what;
     if (c->flags & CLIENT_CLOSE_ASAP) return;
-    char *space = resp_parser_space(c->parser, NET_READ_CHUNK);
-    ssize_t n = read(fd, space, NET_READ_CHUNK);
+    /* In the middle of a big argument, read all of it at once. */
+    size_t want = resp_parser_want(c->parser);
+    if (want < NET_READ_CHUNK) want = NET_READ_CHUNK;
+    char *space = resp_parser_space(c->parser, want);
+    ssize_t n = read(fd, space, want);
     if (n == 0) {
         log_verbose("Client closed connection id=%llu addr=%s", (unsigned long long)c->id, c->addr);
         client_free(c);
@@ -543,7 +558,7 @@ static int client_write(client *c)
             return -1;
         }
         /* Give back a big reply's memory; keep a small buffer for the next. */
-        if (c->out.cap > 1024 * 1024) resp_buf_free(&c->out);
+        resp_buf_shrink(&c->out, NET_OBUF_KEEP);
     } else if (!(c->flags & CLIENT_WRITE_EV)) {
         event_add(c->wev, NULL);
         c->flags |= CLIENT_WRITE_EV;
