@@ -21,6 +21,7 @@ static uint64_t g_seed;
 #define K 10u
 
 static float *g_data;    /* N_BASE + N_QUERY rows; queries are the last ones */
+static vindex *g_hnsw_l2, *g_flat_l2; /* built once, shared by several tests */
 static float *g_normed;  /* the same rows, normalised (for IP) */
 
 static vindex *make(const char *type, index_metric m, const void *data, index_elem e,
@@ -66,7 +67,7 @@ static double recall_of(vindex *idx, vindex *oracle, const uint8_t *queries, siz
 static void setup_data(void)
 {
     tu_rng r = {g_seed};
-    g_data = tu_clustered(&r, N_BASE + N_QUERY, DIM, 50, 0.35f);
+    g_data = tu_clustered(&r, N_BASE + N_QUERY, DIM, 50, 1.0f);
     g_normed = malloc(sizeof(float) * (size_t)(N_BASE + N_QUERY) * DIM);
     for (uint32_t i = 0; i < N_BASE + N_QUERY; i++) {
         double n = 0;
@@ -82,7 +83,7 @@ static void test_hnsw_recall_float(void **state)
     const index_metric ms[] = {INDEX_METRIC_L2, INDEX_METRIC_IP, INDEX_METRIC_COSINE};
     for (int mi = 0; mi < 3; mi++) {
         const float *data = ms[mi] == INDEX_METRIC_IP ? g_normed : g_data;
-        index_param ps[] = {{"M", "16"}, {"EFC", "200"}};
+        index_param ps[] = {{"M", "16"}, {"EFC", "100"}};
         vindex *h = make("HNSW", ms[mi], data, INDEX_ELEM_F32, DIM, ps, 2);
         vindex *f = make("FLAT", ms[mi], data, INDEX_ELEM_F32, DIM, NULL, 0);
         char err[256];
@@ -90,6 +91,10 @@ static void test_hnsw_recall_float(void **state)
         assert_int_equal(index_build(h, N_BASE, 2, err, sizeof(err)), 0);
         double tb = tu_now() - t0;
         assert_int_equal(index_build(f, N_BASE, 1, err, sizeof(err)), 0);
+        if (ms[mi] == INDEX_METRIC_L2) {
+            g_hnsw_l2 = h;
+            g_flat_l2 = f;
+        }
         if (index_validate(h, err, sizeof(err))) fail_msg("validate: %s", err);
         double qps;
         double rec = recall_of(h, f, (const uint8_t *)(data + (size_t)N_BASE * DIM), DIM * 4, 64,
@@ -115,8 +120,10 @@ static void test_hnsw_recall_float(void **state)
             one[got[j].row / 64] = 0;
         }
         free(one);
-        index_free(h);
-        index_free(f);
+        if (h != g_hnsw_l2) {
+            index_free(h);
+            index_free(f);
+        }
     }
 }
 
@@ -125,13 +132,12 @@ static void test_hnsw_sq8(void **state)
     (void)state;
     const index_metric ms[] = {INDEX_METRIC_L2, INDEX_METRIC_COSINE};
     for (int mi = 0; mi < 2; mi++) {
-        index_param ps[] = {{"M", "16"}, {"EFC", "200"}};
+        index_param ps[] = {{"M", "16"}, {"EFC", "100"}};
         vindex *h = make("HNSW_SQ8", ms[mi], g_data, INDEX_ELEM_F32, DIM, ps, 2);
-        vindex *fl = make("HNSW", ms[mi], g_data, INDEX_ELEM_F32, DIM, ps, 2);
+        vindex *fl = g_hnsw_l2;
         vindex *f = make("FLAT", ms[mi], g_data, INDEX_ELEM_F32, DIM, NULL, 0);
         char err[256];
         assert_int_equal(index_build(h, N_BASE, 2, err, sizeof(err)), 0);
-        assert_int_equal(index_build(fl, N_BASE, 2, err, sizeof(err)), 0);
         assert_int_equal(index_build(f, N_BASE, 1, err, sizeof(err)), 0);
         if (index_validate(h, err, sizeof(err))) fail_msg("validate: %s", err);
         double qps;
@@ -143,7 +149,6 @@ static void test_hnsw_sq8(void **state)
                (double)index_memory(fl) / N_BASE, DIM * 4);
         assert_true(rec >= 0.95);
         index_free(h);
-        index_free(fl);
         index_free(f);
     }
     /* Without re-rank the distances are the approximate ones, still close. */
@@ -213,11 +218,8 @@ static void test_hnsw_filtered(void **state)
 {
     (void)state;
     tu_rng r = {g_seed + 7};
-    vindex *h = make("HNSW", INDEX_METRIC_L2, g_data, INDEX_ELEM_F32, DIM, NULL, 0);
-    vindex *f = make("FLAT", INDEX_METRIC_L2, g_data, INDEX_ELEM_F32, DIM, NULL, 0);
+    vindex *h = g_hnsw_l2, *f = g_flat_l2;
     char err[256];
-    assert_int_equal(index_build(h, N_BASE, 2, err, sizeof(err)), 0);
-    assert_int_equal(index_build(f, N_BASE, 1, err, sizeof(err)), 0);
     uint64_t *allowed = calloc((N_BASE + 63) / 64, 8);
     const double fracs[] = {0.5, 0.1, 0.01, 0.001};
     for (int fi = 0; fi < 4; fi++) {
@@ -242,18 +244,13 @@ static void test_hnsw_filtered(void **state)
     index_hit got[K];
     assert_int_equal(index_search(h, g_data, K, &p, got, err, sizeof(err)), 0);
     free(allowed);
-    index_free(h);
-    index_free(f);
 }
 
 static void test_hnsw_range(void **state)
 {
     (void)state;
-    vindex *h = make("HNSW", INDEX_METRIC_L2, g_data, INDEX_ELEM_F32, DIM, NULL, 0);
-    vindex *f = make("FLAT", INDEX_METRIC_L2, g_data, INDEX_ELEM_F32, DIM, NULL, 0);
+    vindex *h = g_hnsw_l2, *f = g_flat_l2;
     char err[256];
-    assert_int_equal(index_build(h, N_BASE, 2, err, sizeof(err)), 0);
-    assert_int_equal(index_build(f, N_BASE, 1, err, sizeof(err)), 0);
     size_t found = 0, total = 0;
     for (uint32_t i = 0; i < 50; i++) {
         const float *q = g_data + (size_t)(N_BASE + i) * DIM;
@@ -278,8 +275,6 @@ static void test_hnsw_range(void **state)
     }
     printf("  range search recall %.4f (%zu of %zu)\n", (double)found / total, found, total);
     assert_true((double)found / total >= 0.95);
-    index_free(h);
-    index_free(f);
 }
 
 static void test_hnsw_reproducible_and_incremental(void **state)
@@ -421,6 +416,8 @@ int main(void)
         cmocka_unit_test(test_hnsw_other_types),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    index_free(g_hnsw_l2);
+    index_free(g_flat_l2);
     free(g_data);
     free(g_normed);
     return rc;
