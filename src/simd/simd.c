@@ -34,8 +34,9 @@
  *
  * Rejected: GCC's ifunc / target_clones (resolver order is opaque, cannot be
  * forced from tests or the environment, and does not exist on every
- * toolchain); __builtin_cpu_supports (does not check XGETBV for every
- * AVX-512 subset on older compilers, and has no bit for some subsets).
+ * toolchain); __builtin_cpu_supports (its OS-state handling and the subsets
+ * it knows vary with the compiler version, and it hides the raw bits that
+ * the patching below needs).
  */
 #include <pthread.h>
 #include <stdio.h>

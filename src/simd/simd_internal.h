@@ -2,10 +2,11 @@
  * simd_internal.h -- what the per-ISA kernel files share with simd.c; not
  * for use outside src/simd/.
  *
- * Each ISA file exports one fully populated kernel table. simd.c copies the
- * tables the CPU can run and patches entries that need an extra feature bit
- * (AVX-512 VPOPCNTDQ for Hamming, AVX-512 VNNI for int8), so an ISA file
- * never checks CPU features itself.
+ * Each ISA file exports one kernel table. simd.c copies the tables the CPU
+ * can run and patches entries that need an extra feature bit (AVX-512
+ * VPOPCNTDQ for Hamming/Jaccard, which the AVX-512 table leaves NULL for
+ * simd.c to fill; AVX-512 VNNI for int8), so an ISA file never checks CPU
+ * features itself.
  *
  * The finishing steps of cosine and Jaccard are shared inline functions so
  * that every level turns the same sums into the same result: two levels that
