@@ -107,3 +107,27 @@ tags {harness} {
         lassign $saved ::vt::allow_tags ::vt::deny_tags
     }
 }
+
+start_server {tags {harness}} {
+    start_server {} {
+        test {Nested servers: srv/r levels address inner (0) and outer (-1)} {
+            assert_not_equal [srv 0 port] [srv -1 port]
+            assert_equal [srv 0 port] [info_field tcp_port server]
+            assert_equal [srv -1 port] [lindex [r -1 config get port] 1]
+            set c [redis_client -1]
+            assert_equal [srv -1 port] [lindex [$c config get port] 1]
+            $c close
+        }
+    }
+
+    test {The outer server is current again after the inner block} {
+        assert_equal [srv 0 port] [lindex [r config get port] 1]
+    }
+
+    test {Expected start-up failure is reported with exit code and output} {
+        set d [vt_start_server_expect_fail {config_lines {"no-such-directive-at-all 1"}}]
+        assert_equal 0 [dict get $d started]
+        assert_morethan [dict get $d exitcode] 0
+        assert_match "*no-such-directive-at-all*" [dict get $d output]
+    }
+}
