@@ -57,7 +57,7 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # Per-ISA kernels get their own flags; the rest of the binary stays baseline
 # x86-64 (never -march=native).
 $(BUILD)/src/simd/%_avx2.o:   ISA_FLAGS := -mavx2 -mfma -mf16c
-$(BUILD)/src/simd/%_avx512.o: ISA_FLAGS := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vpopcntdq -mavx2 -mfma -mf16c
+$(BUILD)/src/simd/%_avx512.o: ISA_FLAGS := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 -mfma -mf16c
 
 .PHONY: all deps run test test-unit test-docs test-tcl test-fuzz-smoke asan tsan fuzz clean \
         bench bench-net bench-index format
