@@ -159,3 +159,22 @@ proc vt_python {} {
 
 # Scales a time bound for sanitizer builds.
 proc slow_ms {ms} { return [expr {int($ms * $::vt::slow)}] }
+
+# Number of open file descriptors of the server at `level` (Linux /proc).
+proc server_fd_count {{level 0}} {
+    return [llength [glob -nocomplain /proc/[srv $level pid]/fd/*]]
+}
+
+# Runs a server whose config ends with `line`; it must exit 1 and name the
+# directive and the line number.
+proc assert_bad_config {line directive {extra_args {}}} {
+    set d [vt_start_server_expect_fail [list config_lines [list $line] args $extra_args]]
+    set out [dict get $d output]
+    assert_equal 1 [dict get $d exitcode] "exit code for bad line '$line'; output:\n$out"
+    assert_match "*$directive*" $out
+    if {[llength $extra_args] == 0} {
+        set lineno [llength [split [string trimright [dict get $d config] "\n"] "\n"]]
+        assert {[regexp -nocase "line\[^0-9\]{0,12}${lineno}(\[^0-9\]|\$)" $out]} \
+            "output does not name line $lineno:\n$out"
+    }
+}
