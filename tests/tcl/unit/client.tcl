@@ -62,6 +62,25 @@ start_server {tags {client}} {
         $c1 close
     }
 
+    test {CLIENT LIST: age and idle grow, resp follows HELLO, MONITOR has flag O} {
+        set c [redis_client]
+        $c hello 3
+        set id [$c client id]
+        vt_sleep 1100
+        set d [vt_client_line_dict [r client list id $id]]
+        assert_morethan_equal [dict get $d age] 1
+        assert_morethan_equal [dict get $d idle] 1
+        assert_equal 3 [dict get $d resp]
+        assert_equal N [dict get $d flags]
+        $c ping
+        set d [vt_client_line_dict [r client list id $id]]
+        assert_equal 0 [dict get $d idle]
+        $c monitor
+        set d [vt_client_line_dict [r client list id $id]]
+        assert_match "*O*" [dict get $d flags]
+        $c close
+    }
+
     test {CLIENT LIST counts every connection} {
         set before [llength [vt_client_list_lines [r client list]]]
         set cs {}

@@ -252,3 +252,51 @@ tags {config} {
         assert_bad_config "" nosuchoption {--nosuchoption 1}
     }
 }
+
+start_server {tags {config}} {
+    test {CONFIG SET of every foundation directive to its own CONFIG GET value} {
+        foreach p {bind unixsocket unixsocketperm maxclients timeout tcp-keepalive tcp-backlog
+                   client-output-buffer-limit client-query-buffer-limit proto-max-bulk-len
+                   daemonize pidfile logfile loglevel requirepass slowlog-log-slower-than
+                   slowlog-max-len maxmemory dir} {
+            set v [lindex [r config get $p] 1]
+            if {[catch {r config set $p $v} err]} {
+                assert_match "*$p*" $err
+                assert {[string match "*immutable*" $err] || [string match "*protected*" $err]} \
+                    "CONFIG SET $p '$v' (its own value) failed: $err"
+            } else {
+                assert_equal $v [lindex [r config get $p] 1] "round trip of $p"
+            }
+        }
+    }
+
+    test {CONFIG GET * returns name/value pairs with unique names} {
+        set all [r config get *]
+        assert_equal 0 [expr {[llength $all] % 2}]
+        set names [dict keys $all]
+        assert_equal [llength $names] [expr {[llength $all] / 2}] "duplicate names in CONFIG GET *"
+        foreach p {port timeout maxclients loglevel} {
+            assert {[lsearch -exact $names $p] >= 0} "$p missing from CONFIG GET *"
+        }
+    }
+
+    test {CONFIG REWRITE round trip: values with spaces, units and quotes survive a restart} {
+        r config set client-output-buffer-limit "normal 1mb 2mb 30"
+        r config set maxmemory 3mb
+        r config set slowlog-log-slower-than 1234 slowlog-max-len 56 timeout 78
+        r config set loglevel verbose tcp-keepalive 61
+        r config set requirepass "two words \"quoted\""
+        set keys {client-output-buffer-limit maxmemory slowlog-log-slower-than slowlog-max-len
+                  timeout loglevel tcp-keepalive requirepass}
+        set before {}
+        foreach k $keys { lappend before $k [lindex [r config get $k] 1] }
+        assert_equal OK [r config rewrite]
+        restart_server
+        assert_error "NOAUTH*" {r ping}
+        assert_equal OK [r auth "two words \"quoted\""]
+        foreach {k v} $before {
+            assert_equal $v [lindex [r config get $k] 1] "$k after rewrite and restart"
+        }
+        r config set requirepass ""
+    }
+}

@@ -208,6 +208,16 @@ start_server {tags {protocol} overrides {proto-max-bulk-len 1mb}} {
         }
     }
 
+    test {A multibulk of exactly 1048576 arguments is accepted (then an arity error)} {
+        set c [raw_client]
+        $c write "*1048576\r\n\$4\r\nECHO\r\n[string repeat "\$0\r\n\r\n" 1048575]"
+        $c flush
+        assert_error "ERR wrong number of arguments for 'echo' command" {$c read}
+        $c ping
+        assert_equal PONG [$c read]
+        $c close
+    }
+
     test {Protocol error: non-numeric bulk length} {
         assert_protocol_error "*1\r\n\$abc\r\n" "-ERR Protocol error: invalid bulk length\r\n"
     }
