@@ -118,7 +118,7 @@ uint32_t attrs_hash(const char *key, size_t len);
 const attrs_value *attrs_lookup(const attrs *a, const char *key, size_t len, uint32_t hash);
 
 /* The i-th key (0 <= i < attrs_count(a)) in the record's internal order
- * (by hash; not the JSON order): sets *key/*keylen and returns its value.
+ * (by hash; not the JSON order): sets *key and *keylen and returns its value.
  * For tests, debugging and introspection. */
 const attrs_value *attrs_at(const attrs *a, size_t i, const char **key, size_t *keylen);
 
