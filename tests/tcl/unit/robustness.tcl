@@ -165,6 +165,7 @@ start_server {tags {robustness unix} overrides {unixsocket %DIR%/r.sock}} {
     test {The unix socket file is removed at shutdown and a stale one is replaced} {
         set path [file join [srv 0 dir] r.sock]
         assert {[file exists $path]}
+        server_expect_exit
         exec kill -TERM [srv 0 pid]
         assert_equal 0 [wait_for_server_exit]
         assert {![file exists $path]} "socket file left behind after shutdown"
@@ -174,6 +175,7 @@ start_server {tags {robustness unix} overrides {unixsocket %DIR%/r.sock}} {
 start_server {tags {robustness unix} overrides {unixsocket %DIR%/s.sock}} {
     test {A stale unix socket file (server killed) does not prevent a restart} {
         set path [file join [srv 0 dir] s.sock]
+        server_expect_exit
         exec kill -KILL [srv 0 pid]
         wait_for_server_exit
         assert {[file exists $path]}

@@ -13,6 +13,7 @@ start_server {tags {shutdown} overrides {pidfile %DIR%/vectis.pid}} {
         set pf [file join [srv 0 dir] vectis.pid]
         set c [redis_client]
         $c ping
+        server_expect_exit
         exec kill -TERM [srv 0 pid]
         assert_equal 0 [wait_for_server_exit]
         assert {[$c wait_close 5]} "client not disconnected"
@@ -22,6 +23,7 @@ start_server {tags {shutdown} overrides {pidfile %DIR%/vectis.pid}} {
 
 start_server {tags {shutdown} overrides {pidfile %DIR%/vectis.pid}} {
     test {SIGINT: exit code 0, pidfile removed} {
+        server_expect_exit
         exec kill -INT [srv 0 pid]
         assert_equal 0 [wait_for_server_exit]
         assert {![file exists [file join [srv 0 dir] vectis.pid]]} "pidfile left behind"
@@ -33,6 +35,7 @@ foreach variant {{} {nosave} {save} {now} {force} {nosave now force}} {
         test "SHUTDOWN $variant: connection closes without a reply, exit code 0" {
             set other [redis_client]
             $other ping
+            server_expect_exit
             set c [raw_client]
             $c write [vt_resp_command [concat shutdown $variant]]
             $c flush
@@ -63,6 +66,7 @@ start_server {tags {shutdown vectis-only}} {
         }
         vt_sleep 50
         set t0 [clock milliseconds]
+        server_expect_exit
         set c [raw_client]
         $c write [vt_resp_command {shutdown nosave}]
         $c flush
@@ -77,6 +81,7 @@ start_server {tags {shutdown vectis-only}} {
         set a [redis_deferring_client]
         $a debug worker-sleep 0.5
         vt_sleep 50
+        server_expect_exit
         exec kill -TERM [srv 0 pid]
         assert_equal 0 [wait_for_server_exit]
     }

@@ -177,3 +177,72 @@ start_server {tags {workers vectis-only} overrides {search-threads 1}} {
         assert_equal PONG [r ping]
     }
 }
+
+start_server {tags {workers vectis-only} overrides {search-threads 2}} {
+    test {QUIT pipelined after a worker job waits for it: +OK, +OK, close} {
+        set c [raw_client]
+        $c write "[vt_resp_command {debug worker-sleep 0.2}][vt_resp_command {quit}][vt_resp_command {ping}]"
+        $c flush
+        assert_equal "+OK\r\n+OK\r\n" [$c read_until_close 10]
+        $c close
+    }
+
+    test {SHUTDOWN pipelined after a worker job runs only after the job} {
+        server_expect_exit
+        set c [raw_client]
+        set t0 [clock milliseconds]
+        $c write "[vt_resp_command {debug worker-sleep 0.3}][vt_resp_command {shutdown nosave}]"
+        $c flush
+        # Like Redis, replies still queued when SHUTDOWN runs may be dropped.
+        assert_match {} [string map {"+OK\r\n" ""} [$c read_until_close 10]]
+        assert_equal 0 [wait_for_server_exit]
+        assert_morethan_equal [expr {[clock milliseconds] - $t0}] 290
+        $c close
+    }
+}
+
+start_server {tags {workers vectis-only} overrides {search-threads 2 client-output-buffer-limit {normal 1mb 0 0}}} {
+    test {Output-buffer limit closes a client whose worker job is still running} {
+        set base [connected_clients]
+        set fds [server_fd_count]
+        set echo [vt_resp_command [list echo [string repeat o 65536]]]
+        for {set i 0} {$i < 10} {incr i} {
+            set c [raw_client]
+            set before [string repeat $echo [expr {int(rand() * 200)}]]
+            set after [string repeat $echo [expr {int(rand() * 200)}]]
+            $c write_noread "$before[vt_resp_command {debug worker-sleep 0.1}]$after" 5
+            vt_sleep [expr {int(rand() * 50)}]
+            $c close
+        }
+        vt_sleep 300
+        assert_equal PONG [r ping]
+        wait_for_condition 250 20 {[connected_clients] == $base && [server_fd_count] == $fds} else {
+            fail "clients [connected_clients] (expected $base), fds [server_fd_count] (expected $fds)"
+        }
+    }
+
+    test {Stress: 200 clients with short worker jobs, half of them vanishing mid-job} {
+        set base [connected_clients]
+        set cs {}
+        for {set i 0} {$i < 200} {incr i} {
+            set c [redis_deferring_client]
+            $c debug worker-sleep [expr {rand() * 0.05}]
+            $c ping
+            lappend cs $c
+        }
+        set n 0
+        foreach c $cs {
+            if {[incr n] % 2} {
+                $c close
+            } else {
+                assert_equal OK [$c read]
+                assert_equal PONG [$c read]
+                $c close
+            }
+        }
+        assert_equal PONG [r ping]
+        wait_for_condition 250 20 {[connected_clients] == $base} else {
+            fail "connected_clients [connected_clients], expected $base"
+        }
+    }
+}
