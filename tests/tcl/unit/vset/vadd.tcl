@@ -358,8 +358,11 @@ start_server {tags {vset vadd}} {
         r flushall
         assert_equal 1 [r vadd k VALUES 2 1 0 a CAS]
         assert_equal 1 [r vadd k VALUES 2 0 1 b CAS]
-        assert_equal 1 [r vadd k VALUES 2 1 1 c CAS NOQUANT NOQUANT CAS] "CAS with mismatch" 
-    } 
+        assert_equal 2 [r vcard k]
+        assert_equal 1 [r vismember k a]
+        assert_equal 1 [r vismember k b]
+        assert_equal {a b} [r vsim k VALUES 2 1 0.1]
+    }
 
     test {VADD element names are binary safe} {
         r flushall
