@@ -50,7 +50,7 @@
 #define RESP_HDR_MAX (1 + RESP_LL_CHARS + 2)
 /* Size of a deferred-length slot, bytes: any header fits. */
 #define RESP_DEFERRED_SLOT RESP_HDR_MAX
-/* Buffer for resp_format_double(): "%.17g" needs at most 24 characters
+/* Buffer for resp_format_double(): "%.17g" (the longest case) needs at most 24 characters
  * ("-1.2345678901234567e-308"); the rest is margin. */
 #define RESP_DOUBLE_CHARS 40
 /* Stack buffer for resp_add_errorf(), bytes; longer messages go to the heap. */
@@ -317,8 +317,17 @@ int resp_format_double(char *dst, size_t size, double v)
     int n;
     if (word)
         n = snprintf(dst, size, "%s", word);
-    else
-        n = snprintf(dst, size, "%.17g", v);
+    else {
+        /* The shortest text that reads back as the same double, as Redis
+         * 7.2+ prints doubles (0.1, not 0.10000000000000001). */
+        char tmp[RESP_DOUBLE_CHARS];
+        n = 0;
+        for (int prec = 1; prec <= 17; prec++) {
+            n = snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+            if (strtod(tmp, NULL) == v) break;
+        }
+        n = snprintf(dst, size, "%s", tmp);
+    }
     if (n < 0) {
         dst[0] = '\0';
         return 0;

@@ -780,11 +780,12 @@ static void test_reply_double(void **state)
     (void)state;
     BOTH(resp_add_double(b, 1.5), "$3\r\n1.5\r\n", ",1.5\r\n");
     BOTH(resp_add_double(b, 3.0), "$1\r\n3\r\n", ",3\r\n");
-    BOTH(resp_add_double(b, 0.1), "$19\r\n0.10000000000000001\r\n", ",0.10000000000000001\r\n");
-    BOTH(resp_add_double(b, 1e300), "$23\r\n1.0000000000000001e+300\r\n",
-         ",1.0000000000000001e+300\r\n");
-    BOTH(resp_add_double(b, -2.5e-310), "$24\r\n-2.5000000000000171e-310\r\n",
-         ",-2.5000000000000171e-310\r\n");
+    BOTH(resp_add_double(b, 0.1), "$3\r\n0.1\r\n", ",0.1\r\n");
+    BOTH(resp_add_double(b, 0.8535533845424652), "$18\r\n0.8535533845424652\r\n",
+         ",0.8535533845424652\r\n");
+    BOTH(resp_add_double(b, 1.0 / 3), "$18\r\n0.3333333333333333\r\n", ",0.3333333333333333\r\n");
+    BOTH(resp_add_double(b, 1e300), "$6\r\n1e+300\r\n", ",1e+300\r\n");
+    BOTH(resp_add_double(b, -2.5e-310), "$9\r\n-2.5e-310\r\n", ",-2.5e-310\r\n");
     BOTH(resp_add_double(b, -0.0), "$2\r\n-0\r\n", ",-0\r\n");
     BOTH(resp_add_double(b, INFINITY), "$3\r\ninf\r\n", ",inf\r\n");
     BOTH(resp_add_double(b, -INFINITY), "$4\r\n-inf\r\n", ",-inf\r\n");
