@@ -117,6 +117,13 @@ uint32_t attrs_hash(const char *key, size_t len);
  * ATTRS_UNSUPPORTED (the caller decides what that means). */
 const attrs_value *attrs_lookup(const attrs *a, const char *key, size_t len, uint32_t hash);
 
+/* The numeric value of a string as the filter language defines it (also
+ * stored in attrs_value.num of ATTRS_STR values): strtod() of the bytes when
+ * len < 256 and strtod() stops at the end of the string or at a NUL byte in
+ * it, else 0. So "12" is 12, " 12" is 12 (strtod skips leading spaces),
+ * "12abc" and "" are 0, "0x10" is 16, "inf" is infinity. */
+double attrs_str_to_num(const char *s, size_t len);
+
 /* The i-th key (0 <= i < attrs_count(a)) in the record's internal order
  * (by hash; not the JSON order): sets *key and *keylen and returns its value.
  * For tests, debugging and introspection. */
