@@ -89,7 +89,9 @@
 /* Words before the level-0 ids in a block: seqlock, count. */
 #define HNSW_HDR 2u
 /* Cache lines of each neighbour vector prefetched before scoring a batch. */
+#ifndef HNSW_PREFETCH_LINES
 #define HNSW_PREFETCH_LINES 4u
+#endif
 
 typedef enum hnsw_quant { QUANT_NONE = 0, QUANT_SQ8 = 1, QUANT_BIN = 2 } hnsw_quant;
 static const char *const quant_names[] = {"NONE", "SQ8", "BIN"};
@@ -135,6 +137,7 @@ typedef struct hnsw {
     /* Layout. */
     size_t block_bytes, aux_off, code_off, code_bytes;
     size_t chunk_bytes; /* blocks + upper pointers */
+    bool upcodes;       /* QUANT NONE on a float-like column: SQ8 copies on upper levels */
     /* Graph. */
     _Atomic(hnsw_table *) table;
     _Atomic uint64_t entry; /* (max level << 32) | entry id; id HNSW_NONE when empty */
@@ -268,13 +271,13 @@ static const float *hnsw_as_f32(const vindex *idx, const void *v, float *buf)
 }
 
 /* Encodes vector v (column format) into codes; returns SQ8 scale and aux. */
-static void hnsw_encode(const vindex *idx, const hnsw *h, const void *v, float *fbuf,
-                        uint8_t *codes, float *scale, float *aux)
+static void hnsw_encode(const vindex *idx, bool bin, const void *v, float *fbuf, uint8_t *codes,
+                        float *scale, float *aux)
 {
     const float *x = hnsw_as_f32(idx, v, fbuf);
     uint32_t dim = idx->dim;
-    if (h->quant == QUANT_BIN) {
-        memset(codes, 0, h->code_bytes);
+    if (bin) {
+        memset(codes, 0, (dim + 7) / 8);
         for (uint32_t i = 0; i < dim; i++)
             if (x[i] > 0) codes[i >> 3] |= (uint8_t)(1u << (i & 7));
         *scale = *aux = 0;
@@ -514,7 +517,7 @@ static hnsw_ctx *ctx_get(const vindex *idx, uint32_t limit, size_t ef)
     if (!c) {
         c = index_calloc(1, sizeof(*c));
         if (!c) return NULL;
-        c->qbuf = index_malloc(h->code_bytes + 8);
+        c->qbuf = index_malloc(h->code_bytes + idx->dim + 8);
         c->fbuf = index_malloc(sizeof(float) * idx->dim);
         c->nb = index_malloc(sizeof(uint32_t) * (h->M0 + 8));
         c->sel = index_malloc(sizeof(hnsw_pair) * (h->M0 + 8));
@@ -589,13 +592,73 @@ static hnsw_q hnsw_query(const vindex *idx, const hnsw *h, hnsw_ctx *c, const vo
 {
     hnsw_q q = {query, 0, 0};
     if (h->quant != QUANT_NONE) {
-        hnsw_encode(idx, h, query, c->fbuf, c->qbuf, &q.scale, &q.aux);
+        hnsw_encode(idx, h->quant == QUANT_BIN, query, c->fbuf, c->qbuf, &q.scale, &q.aux);
         q.vec = c->qbuf;
     }
     return q;
 }
 
 /* ---------------------------------------------------------------- search */
+
+/* Words of an upper block with `level` levels (links, then for upcodes
+ * the node's SQ8 copy: scale, aux, dim code bytes). */
+static size_t hnsw_upper_words(const vindex *idx, const hnsw *h, uint32_t level)
+{
+    size_t w = 1 + (size_t)level * (h->M + 1);
+    if (h->upcodes) w += 2 + (idx->dim + 3) / 4;
+    return w;
+}
+
+static inline const float *hnsw_upcode_meta(const hnsw *h, const hnsw_table *t, uint32_t id)
+{
+    const uint32_t *u = *hnsw_upper_slot(h, t, id);
+    return (const float *)(const void *)(u + 1 + (size_t)u[0] * (h->M + 1));
+}
+
+/* Fills the SQ8 copy of a node that has upper levels (u: its block). */
+static void hnsw_upcode_fill(const vindex *idx, const hnsw *h, uint32_t *u, const void *vec,
+                             float *fbuf)
+{
+    float *meta = (float *)(void *)(u + 1 + (size_t)u[0] * (h->M + 1));
+    hnsw_encode(idx, false, vec, fbuf, (uint8_t *)(meta + 2), &meta[0], &meta[1]);
+}
+
+/* Greedy descent on the SQ8 copies of upper-level nodes: a quarter of the
+ * memory traffic of float vectors, and the upper levels only pick the
+ * level-0 entry point, so approximate distances cost no recall. */
+static void hnsw_greedy_up(const vindex *idx, const hnsw *h, const hnsw_table *t, uint32_t limit,
+                           hnsw_ctx *c, const hnsw_q *uq, uint32_t level, uint32_t *cur,
+                           float *curd)
+{
+    bool moved = true;
+    while (moved) {
+        moved = false;
+        uint32_t n = hnsw_read_list(h, t, *cur, level, c->nb), m = 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (c->nb[i] < limit) c->nb[m++] = c->nb[i];
+        for (uint32_t i = 0; i < m; i++) __builtin_prefetch(*hnsw_upper_slot(h, t, c->nb[i]));
+        uint32_t best = *cur;
+        for (uint32_t i = 0; i < m; i += 4) {
+            const float *meta[4];
+            for (uint32_t j = 0; j < 4; j++) meta[j] = hnsw_upcode_meta(h, t, c->nb[i + (i + j < m ? j : 0)]);
+            int32_t dot[4];
+            simd->dot_i8_x4(uq->vec, (const int8_t *)(meta[0] + 2), (const int8_t *)(meta[1] + 2),
+                            (const int8_t *)(meta[2] + 2), (const int8_t *)(meta[3] + 2), idx->dim,
+                            dot);
+            for (uint32_t j = 0; j < 4 && i + j < m; j++) {
+                float d = sq8_finish(idx, uq, meta[j][0], meta[j][1], dot[j]);
+                if (d < *curd) {
+                    *curd = d;
+                    best = c->nb[i + j];
+                }
+            }
+        }
+        if (best != *cur) {
+            *cur = best;
+            moved = true;
+        }
+    }
+}
 
 /* Greedy descent at one upper level from *cur (distance *curd). */
 static void hnsw_greedy(const vindex *idx, const hnsw *h, const hnsw_table *t, uint32_t limit,
@@ -620,6 +683,33 @@ static void hnsw_greedy(const vindex *idx, const hnsw *h, const hnsw_table *t, u
             moved = true;
         }
     }
+}
+
+/*
+ * Descends from the entry point (ep at level `top`) to level `to`, leaving in
+ * *ep / *epd the closest node found and its distance in the index's own
+ * distance (exact for QUANT NONE).
+ */
+static void hnsw_descend(const vindex *idx, const hnsw *h, const hnsw_table *t, uint32_t limit,
+                         hnsw_ctx *c, const hnsw_q *q, const void *raw, uint32_t top, uint32_t to,
+                         uint32_t *ep, float *epd)
+{
+    if (top <= to) {
+        *epd = hnsw_dist1(idx, h, t, q, *ep);
+        return;
+    }
+    if (h->upcodes) {
+        hnsw_q uq = {c->qbuf, 0, 0};
+        hnsw_encode(idx, false, raw, c->fbuf, c->qbuf, &uq.scale, &uq.aux);
+        const float *meta = hnsw_upcode_meta(h, t, *ep);
+        float d = sq8_finish(idx, &uq, meta[0], meta[1],
+                             simd->dot_i8(uq.vec, (const int8_t *)(meta + 2), idx->dim));
+        for (uint32_t l = top; l > to; l--) hnsw_greedy_up(idx, h, t, limit, c, &uq, l, ep, &d);
+        *epd = hnsw_dist1(idx, h, t, q, *ep);
+        return;
+    }
+    *epd = hnsw_dist1(idx, h, t, q, *ep);
+    for (uint32_t l = top; l > to; l--) hnsw_greedy(idx, h, t, limit, c, q, l, ep, epd);
 }
 
 typedef struct hnsw_filter {
@@ -766,7 +856,7 @@ static int hnsw_insert(const vindex *idx, hnsw *h, const hnsw_table *t, uint32_t
     uint32_t level = hnsw_random_level(h, row);
     if (h->quant != QUANT_NONE) {
         float s, aux;
-        hnsw_encode(idx, h, index_row(idx, row), c->fbuf, blk + h->code_off, &s, &aux);
+        hnsw_encode(idx, h->quant == QUANT_BIN, index_row(idx, row), c->fbuf, blk + h->code_off, &s, &aux);
         if (h->quant == QUANT_SQ8) {
             float *f = (float *)(void *)(blk + h->aux_off);
             f[0] = s;
@@ -774,10 +864,11 @@ static int hnsw_insert(const vindex *idx, hnsw *h, const hnsw_table *t, uint32_t
         }
     }
     if (level > 0) {
-        size_t words = 1 + (size_t)level * (h->M + 1);
+        size_t words = hnsw_upper_words(idx, h, level);
         uint32_t *u = index_calloc(words, sizeof(uint32_t));
         if (!u) return -1;
         u[0] = level;
+        if (h->upcodes) hnsw_upcode_fill(idx, h, u, index_row(idx, row), c->fbuf);
         *hnsw_upper_slot(h, t, row) = u;
         atomic_fetch_add(&h->upper_bytes, words * sizeof(uint32_t));
     }
@@ -791,8 +882,8 @@ static int hnsw_insert(const vindex *idx, hnsw *h, const hnsw_table *t, uint32_t
             return 0; /* the first node: nothing to link */
     }
     uint32_t ep = (uint32_t)e, maxl = (uint32_t)(e >> 32);
-    float epd = hnsw_dist1(idx, h, t, &q, ep);
-    for (uint32_t l = maxl; l > level; l--) hnsw_greedy(idx, h, t, limit, c, &q, l, &ep, &epd);
+    float epd;
+    hnsw_descend(idx, h, t, limit, c, &q, index_row(idx, row), maxl, level, &ep, &epd);
     hnsw_pair sel[HNSW_M_MAX + 2];
     for (int l = (int)(level < maxl ? level : maxl); l >= 0; l--) {
         if (++c->epoch == 0) {
@@ -1001,9 +1092,8 @@ static long hnsw_search(const vindex *idx, const void *query, size_t k,
     }
     hnsw_q q = hnsw_query(idx, h, c, query);
     uint32_t ep = (uint32_t)e;
-    float epd = hnsw_dist1(idx, h, t, &q, ep);
-    for (uint32_t l = (uint32_t)(e >> 32); l > 0; l--)
-        hnsw_greedy(idx, h, t, limit, c, &q, l, &ep, &epd);
+    float epd;
+    hnsw_descend(idx, h, t, limit, c, &q, query, (uint32_t)(e >> 32), 0, &ep, &epd);
     hnsw_filter f = {.p = p};
     size_t nres = hnsw_search_layer(idx, h, t, limit, c, &q, 0, ep, epd, ef, &f);
     if (f.rc) {
@@ -1053,9 +1143,8 @@ static long hnsw_range_search(const vindex *idx, const void *query, float radius
         }
         hnsw_q q = hnsw_query(idx, h, c, query);
         uint32_t ep = (uint32_t)e;
-        float epd = hnsw_dist1(idx, h, t, &q, ep);
-        for (uint32_t l = (uint32_t)(e >> 32); l > 0; l--)
-            hnsw_greedy(idx, h, t, limit, c, &q, l, &ep, &epd);
+        float epd;
+        hnsw_descend(idx, h, t, limit, c, &q, query, (uint32_t)(e >> 32), 0, &ep, &epd);
         /* Quantized distances are approximate: widen the radius a little and
          * re-check each hit with the exact distance. */
         bool rerank = h->quant != QUANT_NONE && h->rerank;
@@ -1101,6 +1190,9 @@ static void hnsw_layout(const vindex *idx, hnsw *h)
     h->code_bytes = h->quant == QUANT_SQ8 ? idx->dim : h->quant == QUANT_BIN ? (idx->dim + 7) / 8 : 0;
     off += (h->code_bytes + 3) & ~(size_t)3;
     h->block_bytes = off;
+    h->upcodes = h->quant == QUANT_NONE &&
+                 (idx->elem == INDEX_ELEM_F32 || idx->elem == INDEX_ELEM_F16 ||
+                  idx->elem == INDEX_ELEM_BF16);
     h->chunk_bytes = (size_t)HNSW_CHUNK * (h->block_bytes + sizeof(uint32_t *));
 }
 
@@ -1234,15 +1326,27 @@ static size_t hnsw_memory(const vindex *idx)
 /* Re-encodes row r from the column; -1 when the stored codes differ. */
 static int hnsw_check_codes(const vindex *idx, const hnsw *h, const hnsw_table *t, uint32_t r)
 {
-    uint8_t *codes = index_malloc(h->code_bytes + sizeof(float) * idx->dim);
-    if (!codes) return 0; /* cannot check without memory; not a violation */
-    float s, aux, s0 = 0, aux0 = 0;
-    hnsw_encode(idx, h, index_row(idx, r), (float *)(void *)(codes + h->code_bytes), codes, &s,
-                &aux);
-    if (h->quant == QUANT_SQ8) hnsw_sq8_meta(h, t, r, &s0, &aux0);
-    int bad = memcmp(codes, hnsw_block(h, t, r) + h->code_off, h->code_bytes) ||
+    uint8_t *codes = index_malloc(idx->dim + 8);
+    float *fb = index_malloc(sizeof(float) * idx->dim);
+    int bad = 0;
+    float s, aux;
+    if (!codes || !fb) goto out; /* cannot check without memory; not a violation */
+    if (h->upcodes) {
+        if (hnsw_node_level(h, t, r) > 0) {
+            const float *meta = hnsw_upcode_meta(h, t, r);
+            hnsw_encode(idx, false, index_row(idx, r), fb, codes, &s, &aux);
+            bad = memcmp(codes, meta + 2, idx->dim) || s != meta[0] || aux != meta[1];
+        }
+    } else {
+        float s0 = 0, aux0 = 0;
+        hnsw_encode(idx, h->quant == QUANT_BIN, index_row(idx, r), fb, codes, &s, &aux);
+        if (h->quant == QUANT_SQ8) hnsw_sq8_meta(h, t, r, &s0, &aux0);
+        bad = memcmp(codes, hnsw_block(h, t, r) + h->code_off, h->code_bytes) ||
               (h->quant == QUANT_SQ8 && (s != s0 || aux != aux0));
+    }
+out:
     index_dealloc(codes);
+    index_dealloc(fb);
     return bad ? -1 : 0;
 }
 
@@ -1319,7 +1423,8 @@ static int hnsw_validate(const vindex *idx, char *err, size_t errlen)
                 }
             }
         }
-        if (h->quant != QUANT_NONE && r % sample == 0 && hnsw_check_codes(idx, h, t, r)) {
+        if ((h->quant != QUANT_NONE || h->upcodes) && r % sample == 0 &&
+            hnsw_check_codes(idx, h, t, r)) {
             index_err(err, errlen, "HNSW: codes of row %u do not match the column", r);
             return -1;
         }
@@ -1387,8 +1492,10 @@ static int hnsw_save(const vindex *idx, index_writer *w, char *err, size_t errle
     return 0;
 }
 
-static int hnsw_load(vindex *idx, index_reader *r, uint32_t count, char *err, size_t errlen)
+static int hnsw_load_nodes(vindex *idx, index_reader *r, uint32_t count, float **fbufp,
+                           char *err, size_t errlen)
 {
+    float *fbuf = NULL;
     hnsw *h = H(idx);
     if (index_r_section(r, TAG_PARAMS, 64, err, errlen)) return -1;
     uint32_t M = index_r_u32(r), efc = index_r_u32(r), ef = index_r_u32(r);
@@ -1431,13 +1538,17 @@ static int hnsw_load(vindex *idx, index_reader *r, uint32_t count, char *err, si
                 return -1;
             }
             if (lv) {
-                size_t words = 1 + (size_t)lv * (M + 1);
+                size_t words = hnsw_upper_words(idx, h, lv);
                 uint32_t *u = index_calloc(words, sizeof(uint32_t));
-                if (!u) {
+                if (!u || (h->upcodes && !fbuf && !(fbuf = index_malloc(4 * idx->dim)))) {
+                    index_dealloc(u);
                     index_err(err, errlen, "out of memory");
                     return -1;
                 }
                 u[0] = lv;
+                /* The SQ8 copies are derived data: rebuilt from the column. */
+                *fbufp = fbuf;
+                if (h->upcodes) hnsw_upcode_fill(idx, h, u, index_row(idx, row), fbuf);
                 *hnsw_upper_slot(h, t, row) = u;
                 atomic_fetch_add(&h->upper_bytes, words * sizeof(uint32_t));
             }
@@ -1465,6 +1576,14 @@ static int hnsw_load(vindex *idx, index_reader *r, uint32_t count, char *err, si
     atomic_store(&h->entry, ep == HNSW_NONE ? (uint64_t)HNSW_NONE : ((uint64_t)maxl << 32) | ep);
     atomic_store_explicit(&idx->count, count, memory_order_release);
     return 0;
+}
+
+static int hnsw_load(vindex *idx, index_reader *r, uint32_t count, char *err, size_t errlen)
+{
+    float *fbuf = NULL;
+    int rc = hnsw_load_nodes(idx, r, count, &fbuf, err, errlen);
+    index_dealloc(fbuf);
+    return rc;
 }
 
 const index_ops index_hnsw_ops = {
