@@ -66,21 +66,71 @@ for {set i 0} {$i < $argc} {incr i} {
     }
 }
 
+# Names listed in an ENABLED file (one per line, # comments).
+proc enabled_names {path} {
+    set names {}
+    if {[catch {open $path r} f]} { return $names }
+    foreach line [split [read $f] "\n"] {
+        set line [string trim [lindex [split $line #] 0]]
+        if {$line ne ""} { lappend names $line }
+    }
+    close $f
+    return $names
+}
+
+# Every test file run by default, as "unit/x", "unit/sub/y", "integration/z".
+# A subdirectory of unit/ with an ENABLED file contributes only the files it
+# lists (a listed name that is not in the subdirectory refers to
+# integration/<name>.tcl); integration files named "<subdir>-*" are gated by
+# that list too. Without ENABLED, every file of the subdirectory runs.
 proc all_test_files {} {
     set files {}
-    foreach d {unit integration} {
-        foreach f [lsort [glob -nocomplain -directory [file join $::vt_dir $d] *.tcl]] {
-            lappend files "$d/[file rootname [file tail $f]]"
+    set gated {}
+    set enabled_integration {}
+    foreach f [lsort [glob -nocomplain -directory [file join $::vt_dir unit] *.tcl]] {
+        lappend files "unit/[file rootname [file tail $f]]"
+    }
+    foreach d [lsort [glob -nocomplain -type d -directory [file join $::vt_dir unit] *]] {
+        set sub [file tail $d]
+        set en [file join $d ENABLED]
+        if {[file exists $en]} {
+            lappend gated "$sub-"
+            foreach n [enabled_names $en] {
+                if {[file exists [file join $d $n.tcl]]} {
+                    lappend files "unit/$sub/$n"
+                } elseif {[file exists [file join $::vt_dir integration $n.tcl]]} {
+                    lappend enabled_integration $n
+                }
+            }
+        } else {
+            foreach f [lsort [glob -nocomplain -directory $d *.tcl]] {
+                lappend files "unit/$sub/[file rootname [file tail $f]]"
+            }
+        }
+    }
+    foreach f [lsort [glob -nocomplain -directory [file join $::vt_dir integration] *.tcl]] {
+        set n [file rootname [file tail $f]]
+        set is_gated 0
+        foreach g $gated { if {[string match "$g*" $n]} { set is_gated 1 } }
+        if {!$is_gated || [lsearch -exact $enabled_integration $n] >= 0} {
+            lappend files "integration/$n"
         }
     }
     return $files
 }
 
-# Accepts "unit/protocol", "unit/protocol.tcl", "tests/tcl/unit/protocol.tcl", "protocol".
+# Accepts "unit/protocol", "unit/protocol.tcl", "tests/tcl/unit/protocol.tcl",
+# "protocol", "unit/vset/vadd" (any file under tests/tcl, enabled or not).
 proc resolve_single {name} {
     set name [file rootname $name]
     foreach f [all_test_files] {
         if {$f eq $name || [string match "*/$f" $name] || [file tail $f] eq $name} { return $f }
+    }
+    regsub {^.*tests/tcl/} $name {} rel
+    if {[file exists [file join $::vt_dir $rel.tcl]]} { return $rel }
+    foreach d {unit integration} {
+        set hits [glob -nocomplain -directory [file join $::vt_dir $d] -tails */$name.tcl]
+        if {[llength $hits] == 1} { return "$d/[file rootname [lindex $hits 0]]" }
     }
     puts stderr "no such test file: $name"
     exit 2
