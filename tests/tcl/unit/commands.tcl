@@ -156,6 +156,12 @@ start_server {tags {commands}} {
         }
     }
 
+    test {COMMAND DOCS of several commands returns one entry each} {
+        set d [r command docs ping echo]
+        assert_equal [lsort {ping echo}] [lsort [dict keys $d]]
+        assert {[dict get $d echo summary] ne ""}
+    }
+
     test {COMMAND DOCS of an unknown command is an empty map} {
         assert_equal {} [r command docs nosuchcommand]
     }

@@ -219,6 +219,19 @@ start_server {tags {config} overrides {slowlog-max-len 64}
     }
 }
 
+start_server {tags {config} overrides {loglevel warning}} {
+    test {loglevel warning: no notice, verbose or debug lines in the log} {
+        for {set i 0} {$i < 5} {incr i} { set c [redis_client]; $c ping; $c close }
+        r config get port
+        foreach line [split [vt_server_log [lindex $::vt::stack end]] "\n"] {
+            if {[regexp {^\d+:[A-Z] \d{2} \S+ \d{4} \S+ ([.\-*#]) } $line -> level]} {
+                assert_equal # $level "line logged at level '$level': $line"
+            }
+        }
+        assert_equal [srv 0 dir] [lindex [r config get dir] 1]
+    }
+}
+
 start_server {tags {config} overrides {logfile {""}}} {
     test {logfile "" logs to standard output} {
         assert_match "*eady to accept connections*" [vt_file_read [srv 0 stdout]]
