@@ -424,7 +424,7 @@ proc vt_start_server_expect_fail {options {body __vt_none__}} {
     set id [vt_new_record $options]
     upvar #0 ::vt::srv_$id s
     vt_spawn $id
-    set deadline [expr {[clock milliseconds] + int(10000 * $::vt::slow)}]
+    set deadline [expr {[clock milliseconds] + int(5000 * $::vt::slow)}]
     set started 0
     while {[vt_pid_alive $s(pid)]} {
         if {[string match -nocase "*ready to accept connections*" [vt_server_log $id]] ||
