@@ -126,12 +126,6 @@ static void emit_bytes(decoder *d, const char *s, size_t n)
     d->blen += n;
 }
 
-static void emit_byte(decoder *d, char c)
-{
-    if (d->blen == d->bcap) d->bytes = grow(d->bytes, &d->bcap, d->blen + 1, 1);
-    d->bytes[d->blen++] = c;
-}
-
 /* ------------------------------------------------------------ helpers */
 
 uint32_t attrs_hash(const char *key, size_t len)
@@ -150,7 +144,7 @@ double attrs_str_to_num(const char *s, size_t len)
 {
     char buf[ATTRS_STRNUM_MAX];
     if (len >= sizeof(buf)) return 0;
-    memcpy(buf, s, len);
+    if (len) memcpy(buf, s, len);
     buf[len] = '\0';
     char *endp;
     double v = strtod(buf, &endp);
@@ -189,30 +183,100 @@ static int read_hex4(const char *s)
     return v;
 }
 
-static void emit_utf8(decoder *d, uint32_t cp)
+/* Writes code point cp as UTF-8 into out (room for 4 bytes); returns the
+ * number of bytes. */
+static size_t put_utf8(char *out, uint32_t cp)
 {
-    char b[4];
-    size_t n;
     if (cp < 0x80) {
-        b[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (char)(0xC0 | (cp >> 6));
-        b[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (char)(0xE0 | (cp >> 12));
-        b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        b[0] = (char)(0xF0 | (cp >> 18));
-        b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
+        out[0] = (char)cp;
+        return 1;
     }
-    emit_bytes(d, b, n);
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Decodes one escape. p points at the character after the backslash
+ * (p < end). Writes the decoded bytes (1 to 4) into out, returns their
+ * number and sets *used to the characters consumed from p (1, 5 or 11).
+ * Never more bytes out than in: \uXXXX (6) gives at most 3 bytes, a
+ * surrogate pair (12) gives 4. */
+static size_t decode_escape(const char *p, const char *end, char *out, size_t *used)
+{
+    *used = 1;
+    switch (*p) {
+    case 'b':
+        out[0] = '\b';
+        return 1;
+    case 'f':
+        out[0] = '\f';
+        return 1;
+    case 'n':
+        out[0] = '\n';
+        return 1;
+    case 'r':
+        out[0] = '\r';
+        return 1;
+    case 't':
+        out[0] = '\t';
+        return 1;
+    case 'u': {
+        int cp = end - p >= 5 ? read_hex4(p + 1) : -1;
+        if (cp < 0) {
+            out[0] = 'u'; /* Malformed: keep the letter, as Redis does. */
+            return 1;
+        }
+        *used = 5;
+        uint32_t c = (uint32_t)cp;
+        if (c >= 0xD800 && c <= 0xDBFF) {
+            const char *q = p + 5;
+            int lo = (end - q >= 6 && q[0] == '\\' && q[1] == 'u') ? read_hex4(q + 2) : -1;
+            if (lo >= 0xDC00 && lo <= 0xDFFF) {
+                c = 0x10000 + ((c - 0xD800) << 10) + ((uint32_t)lo - 0xDC00);
+                *used = 11;
+            } else {
+                c = 0xFFFD;
+            }
+        } else if (c >= 0xDC00 && c <= 0xDFFF) {
+            c = 0xFFFD;
+        }
+        return put_utf8(out, c);
+    }
+    default:
+        /* \" \\ \/ decode to themselves; any other escaped character is
+         * kept without its backslash (Redis does the same). */
+        out[0] = *p;
+        return 1;
+    }
+}
+
+size_t attrs_unescape(const char *src, size_t len, char *dst)
+{
+    const char *p = src, *end = src + len;
+    size_t n = 0;
+    while (p < end) {
+        if (*p != '\\' || p + 1 >= end) {
+            dst[n++] = *p++;
+            continue;
+        }
+        size_t used;
+        n += decode_escape(p + 1, end, dst + n, &used);
+        p += 1 + used;
+    }
+    return n;
 }
 
 /* Parses the string at d->p (which is at the opening quote). With emit, the
@@ -231,55 +295,18 @@ static int parse_string(decoder *d, int emit)
             d->p = p + 1;
             return 1;
         }
-        /* Backslash. */
+        /* Backslash. An escape never swallows the closing quote: \uXXXX
+         * and its low-surrogate look-ahead only consume hex digits. */
         if (p + 1 >= end) return 0;
-        char e = p[1];
-        p += 2;
-        if (!emit) continue;
-        switch (e) {
-        case 'b':
-            emit_byte(d, '\b');
-            break;
-        case 'f':
-            emit_byte(d, '\f');
-            break;
-        case 'n':
-            emit_byte(d, '\n');
-            break;
-        case 'r':
-            emit_byte(d, '\r');
-            break;
-        case 't':
-            emit_byte(d, '\t');
-            break;
-        case 'u': {
-            int cp = end - p >= 4 ? read_hex4(p) : -1;
-            if (cp < 0) {
-                emit_byte(d, 'u'); /* Malformed: keep the letter, as Redis. */
-                break;
-            }
-            p += 4;
-            uint32_t c = (uint32_t)cp;
-            if (c >= 0xD800 && c <= 0xDBFF) {
-                int lo = (end - p >= 6 && p[0] == '\\' && p[1] == 'u') ? read_hex4(p + 2) : -1;
-                if (lo >= 0xDC00 && lo <= 0xDFFF) {
-                    c = 0x10000 + ((c - 0xD800) << 10) + ((uint32_t)lo - 0xDC00);
-                    p += 6;
-                } else {
-                    c = 0xFFFD;
-                }
-            } else if (c >= 0xDC00 && c <= 0xDFFF) {
-                c = 0xFFFD;
-            }
-            emit_utf8(d, c);
-            break;
+        if (!emit) {
+            p += 2;
+            continue;
         }
-        default:
-            /* \" \\ \/ decode to themselves; any other escaped character is
-             * kept without its backslash (Redis does the same). */
-            emit_byte(d, e);
-            break;
-        }
+        char out[4];
+        size_t used;
+        size_t n = decode_escape(p + 1, end, out, &used);
+        emit_bytes(d, out, n);
+        p += 1 + used;
     }
 }
 

@@ -124,6 +124,13 @@ const attrs_value *attrs_lookup(const attrs *a, const char *key, size_t len, uin
  * "12abc" and "" are 0, "0x10" is 16, "inf" is infinity. */
 double attrs_str_to_num(const char *s, size_t len);
 
+/* Decodes the escapes of a string body (without its quotes) of len bytes
+ * into dst, by the same rules as attribute strings (so \' gives ' and a
+ * final lone backslash is kept). dst needs room for len bytes: decoding
+ * never makes a string longer. Returns the decoded length. expr.c uses it
+ * for string literals, so literals and attributes compare alike. */
+size_t attrs_unescape(const char *src, size_t len, char *dst);
+
 /* The i-th key (0 <= i < attrs_count(a)) in the record's internal order
  * (by hash; not the JSON order): sets *key and *keylen and returns its value.
  * For tests, debugging and introspection. */

@@ -185,6 +185,33 @@ static void test_escapes(void **state)
     attrs_free(a);
 }
 
+static void test_unescape(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+        size_t outlen;
+    } cases[] = {
+        {"plain", "plain", 5},
+        {"a\\\"b", "a\"b", 3},
+        {"\\'\\n\\t\\r\\b\\f\\/", "'\n\t\r\b\f/", 7},
+        {"\\u00e9\\u20AC", "\xc3\xa9\xe2\x82\xac", 5},
+        {"\\ud83d\\ude00", "\xf0\x9f\x98\x80", 4},
+        {"\\uzzzz", "uzzzz", 5},
+        {"\\u12", "u12", 3},
+        {"end\\", "end\\", 4}, /* a final lone backslash stays */
+        {"", "", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char out[64];
+        size_t inlen = strlen(cases[i].in);
+        size_t n = attrs_unescape(cases[i].in, inlen, out);
+        assert_true(n <= inlen);
+        assert_int_equal(n, cases[i].outlen);
+        assert_memory_equal(out, cases[i].out, n);
+    }
+}
+
 /* ------------------------------------------------------------ invalid */
 
 static void test_invalid_json(void **state)
@@ -654,6 +681,7 @@ int main(void)
         cmocka_unit_test(test_value_types),
         cmocka_unit_test(test_string_numeric_value),
         cmocka_unit_test(test_escapes),
+        cmocka_unit_test(test_unescape),
         cmocka_unit_test(test_invalid_json),
         cmocka_unit_test(test_duplicate_keys_first_wins),
         cmocka_unit_test(test_whitespace_and_empty),
