@@ -260,7 +260,7 @@ static void emit_flags(resp_buf *o, unsigned f)
                  {CMD_BLOCKING, "blocking"}, {CMD_LOADING, "loading"},
                  {CMD_STALE, "stale"},       {CMD_SKIP_MONITOR, "skip_monitor"},
                  {CMD_SKIP_SLOWLOG, "skip_slowlog"}, {CMD_FAST, "fast"},
-                 {CMD_NO_AUTH, "no_auth"}};
+                 {CMD_NO_AUTH, "no_auth"}, {CMD_MODULE, "module"}};
     long n = 0;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (f & names[i].flag) n++;

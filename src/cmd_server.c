@@ -228,14 +228,6 @@ void cmd_time(client *c, int argc, char **argv, size_t *lens)
     resp_add_bulk_ll(&c->out, us % 1000000);
 }
 
-void cmd_dbsize(client *c, int argc, char **argv, size_t *lens)
-{
-    (void)argc;
-    (void)argv;
-    (void)lens;
-    resp_add_integer(&c->out, 0); /* the keyspace arrives with collections */
-}
-
 void cmd_monitor(client *c, int argc, char **argv, size_t *lens)
 {
     (void)argc;
@@ -316,7 +308,7 @@ static void sleep_job_free(job *j)
 }
 
 static const job_type sleep_job_type = {"debug-worker-sleep", sleep_job_run, client_job_done,
-                                        sleep_job_free};
+                                        sleep_job_free, 0};
 
 static int parse_seconds(client *c, const char *s, size_t len, long long *usec)
 {

@@ -40,6 +40,11 @@ cmd_proc cmd_config_get, cmd_config_set, cmd_config_rewrite, cmd_config_resetsta
 cmd_proc cmd_command, cmd_command_count, cmd_command_docs, cmd_command_info, cmd_command_list,
     cmd_command_help;
 cmd_proc cmd_slowlog_get, cmd_slowlog_len, cmd_slowlog_reset, cmd_slowlog_help;
+cmd_proc cmd_del, cmd_exists, cmd_type, cmd_keys, cmd_scan, cmd_rename, cmd_renamenx,
+    cmd_randomkey, cmd_flushall;
+cmd_proc cmd_vadd, cmd_vsim, cmd_vrem, cmd_vcard, cmd_vdim, cmd_vemb, cmd_vinfo, cmd_vsetattr,
+    cmd_vgetattr, cmd_vismember, cmd_vrandmember, cmd_vrange, cmd_vcreate, cmd_vdescribe,
+    cmd_vlist;
 
 #define NOKEYS 0, 0, 0
 /* Run-time fields of an entry (parent, fullname, statistics), filled later. */
@@ -146,8 +151,6 @@ static command command_table_def[] = {
      "Enables read-write queries for a connection (accepted for client compatibility).", "O(1)", "", NULL, CMD_RT},
     {"time", cmd_time, 1, CMD_LOADING | CMD_STALE | CMD_FAST, NOKEYS, "server", "2.6.0",
      "Returns the server time.", "O(1)", "", NULL, CMD_RT},
-    {"dbsize", cmd_dbsize, 1, CMD_READONLY | CMD_FAST, NOKEYS, "server", "1.0.0",
-     "Returns the number of keys in the database.", "O(1)", "", NULL, CMD_RT},
     {"info", cmd_info, -1, CMD_LOADING | CMD_STALE, NOKEYS, "server", "1.0.0",
      "Returns information and statistics about the server.", "O(1)", "[section...]", NULL, CMD_RT},
     {"monitor", cmd_monitor, 1, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, NOKEYS, "server",
@@ -168,6 +171,81 @@ static command command_table_def[] = {
      "", command_subcommands, CMD_RT},
     {"slowlog", NULL, -2, 0, NOKEYS, "server", "2.2.12",
      "A container for slow log commands.", "Depends on subcommand.", NULL, slowlog_subcommands, CMD_RT},
+
+    /* keyspace */
+    {"del", cmd_del, -2, CMD_WRITE, 1, -1, 1, "generic", "1.0.0", "Deletes one or more keys.",
+     "O(N) where N is the number of keys that will be removed", "key...", NULL, CMD_RT},
+    {"unlink", cmd_del, -2, CMD_WRITE | CMD_FAST, 1, -1, 1, "generic", "4.0.0",
+     "Asynchronously deletes one or more keys.", "O(1) for each key removed", "key...", NULL, CMD_RT},
+    {"exists", cmd_exists, -2, CMD_READONLY | CMD_FAST, 1, -1, 1, "generic", "1.0.0",
+     "Determines whether one or more keys exist.", "O(N) where N is the number of keys to check",
+     "key...", NULL, CMD_RT},
+    {"type", cmd_type, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "generic", "1.0.0",
+     "Determines the type of value stored at a key.", "O(1)", "key", NULL, CMD_RT},
+    {"keys", cmd_keys, 2, CMD_READONLY, NOKEYS, "generic", "1.0.0",
+     "Returns all key names that match a pattern.", "O(N) with N being the number of keys",
+     "pattern=pattern", NULL, CMD_RT},
+    {"scan", cmd_scan, -2, CMD_READONLY, NOKEYS, "generic", "2.8.0",
+     "Iterates over the key names in the database.", "O(1) for every call. O(N) for a complete iteration",
+     "cursor=integer [MATCH pattern=pattern] [COUNT count=integer] [TYPE type]", NULL, CMD_RT},
+    {"rename", cmd_rename, 3, CMD_WRITE, 1, 2, 1, "generic", "1.0.0", "Renames a key and overwrites the destination.",
+     "O(1)", "key newkey=key", NULL, CMD_RT},
+    {"renamenx", cmd_renamenx, 3, CMD_WRITE | CMD_FAST, 1, 2, 1, "generic", "1.0.0",
+     "Renames a key only when the target key name doesn't exist.", "O(1)", "key newkey=key", NULL, CMD_RT},
+    {"randomkey", cmd_randomkey, 1, CMD_READONLY, NOKEYS, "generic", "1.0.0",
+     "Returns a random key name from the database.", "O(1)", "", NULL, CMD_RT},
+    {"dbsize", cmd_dbsize, 1, CMD_READONLY | CMD_FAST, NOKEYS, "server", "1.0.0",
+     "Returns the number of keys in the database.", "O(1)", "", NULL, CMD_RT},
+    {"flushall", cmd_flushall, -1, CMD_WRITE, NOKEYS, "server", "1.0.0", "Removes all keys from all databases.",
+     "O(N) where N is the total number of keys in all databases", "[ASYNC|SYNC]", NULL, CMD_RT},
+    {"flushdb", cmd_flushall, -1, CMD_WRITE, NOKEYS, "server", "1.0.0", "Remove all keys from the current database.",
+     "O(N) where N is the number of keys in the selected database", "[ASYNC|SYNC]", NULL, CMD_RT},
+
+    /* Redis 8 vector sets (registered upper case, like module commands) */
+    {"vadd", cmd_vadd, -5, CMD_WRITE | CMD_DENYOOM | CMD_MODULE, 1, 1, 1, "module", "8.0.0",
+     "Add one or more elements to a vector set, or update its vector if it already exists.",
+     "O(log(N)) for each element added, where N is the number of elements in the vector set.",
+     "key [REDUCE dim=integer] (FP32 vector|VALUES num=integer vector...) element [CAS] "
+     "[NOQUANT|Q8|BIN] [EF build-exploration-factor=integer] [SETATTR attributes] [M numlinks=integer]",
+     NULL, CMD_RT},
+    {"vsim", cmd_vsim, -4, CMD_READONLY | CMD_BLOCKING | CMD_MODULE, 1, 1, 1, "module", "8.0.0",
+     "Return elements by vector similarity.", "O(log(N)) where N is the number of elements in the vector set.",
+     "key (ELE element|FP32 vector|VALUES num=integer vector...) [WITHSCORES] [WITHATTRIBS] "
+     "[COUNT num=integer] [EPSILON delta=double] [EF search-exploration-factor=integer] "
+     "[FILTER expression] [FILTER-EF max-filtering-effort=integer] [TRUTH] [NOTHREAD]",
+     NULL, CMD_RT},
+    {"vrem", cmd_vrem, 3, CMD_WRITE | CMD_MODULE, 1, 1, 1, "module", "8.0.0",
+     "Remove an element from a vector set.", "O(log(N)) for each element removed.", "key element", NULL, CMD_RT},
+    {"vcard", cmd_vcard, 2, CMD_READONLY | CMD_FAST | CMD_MODULE, 1, 1, 1, "module", "8.0.0",
+     "Return the number of elements in a vector set.", "O(1)", "key", NULL, CMD_RT},
+    {"vdim", cmd_vdim, 2, CMD_READONLY | CMD_FAST | CMD_MODULE, 1, 1, 1, "module", "8.0.0",
+     "Return the dimension of vectors in the vector set.", "O(1)", "key", NULL, CMD_RT},
+    {"vemb", cmd_vemb, -3, CMD_READONLY | CMD_FAST | CMD_MODULE, 1, 1, 1, "module", "8.0.0",
+     "Return the vector associated with an element.", "O(1)", "key element [RAW]", NULL, CMD_RT},
+    {"vinfo", cmd_vinfo, 2, CMD_READONLY | CMD_FAST | CMD_MODULE, 1, 1, 1, "module", "8.0.0",
+     "Return information about a vector set.", "O(1)", "key", NULL, CMD_RT},
+    {"vsetattr", cmd_vsetattr, 4, CMD_WRITE | CMD_FAST | CMD_MODULE, 1, 1, 1, "module", "8.0.0",
+     "Associate or remove the JSON attributes of elements.", "O(1)", "key element json", NULL, CMD_RT},
+    {"vgetattr", cmd_vgetattr, 3, CMD_READONLY | CMD_FAST | CMD_MODULE, 1, 1, 1, "module", "8.0.0",
+     "Retrieve the JSON attributes of elements.", "O(1)", "key element", NULL, CMD_RT},
+    {"vismember", cmd_vismember, 3, CMD_READONLY | CMD_FAST | CMD_MODULE, 1, 1, 1, "module", "8.2.0",
+     "Check if an element exists in a vector set.", "O(1)", "key element", NULL, CMD_RT},
+    {"vrandmember", cmd_vrandmember, -2, CMD_READONLY | CMD_MODULE, 1, 1, 1, "module", "8.0.0",
+     "Return one or multiple random members from a vector set.", "O(N)", "key [count=integer]", NULL, CMD_RT},
+    {"vrange", cmd_vrange, -4, CMD_READONLY | CMD_MODULE, 1, 1, 1, "module", "8.4.0",
+     "Return elements in a lexicographical range.", "O(N log N) where N is the number of elements in the set",
+     "key start end [count=integer]", NULL, CMD_RT},
+
+    /* engine-level collection commands */
+    {"vcreate", cmd_vcreate, -4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, "vector", "0.1.0",
+     "Creates an empty collection with a chosen metric, element type and index.", "O(1)",
+     "key DIM dim=integer [METRIC L2|IP|COSINE|HAMMING|JACCARD] "
+     "[TYPE FLOAT32|FLOAT16|BFLOAT16|INT8|BINARY] [INDEX FLAT|HNSW] [M m=integer] "
+     "[EFC efc=integer] [QUANT NONE|SQ8|BIN]", NULL, CMD_RT},
+    {"vdescribe", cmd_vdescribe, 2, CMD_READONLY, 1, 1, 1, "vector", "0.1.0",
+     "Describes a collection: schema, index, rows, segments, memory.", "O(segments)", "key", NULL, CMD_RT},
+    {"vlist", cmd_vlist, 1, CMD_READONLY, NOKEYS, "vector", "0.1.0",
+     "Lists the collections.", "O(N) where N is the number of collections", "", NULL, CMD_RT},
 };
 /* clang-format on */
 
@@ -183,6 +261,8 @@ void commands_init(void)
     for (size_t i = 0; i < NCOMMANDS; i++) {
         command *cmd = &command_table_def[i];
         snprintf(cmd->fullname, sizeof(cmd->fullname), "%s", cmd->name);
+        if (cmd->flags & CMD_MODULE) /* module-style commands print upper case */
+            for (char *p = cmd->fullname; *p; p++) *p = (char)toupper((unsigned char)*p);
         dict_set(commands_by_name, cmd->name, strlen(cmd->name), cmd);
         for (command *sub = cmd->subcommands; sub && sub->name; sub++) {
             sub->parent = cmd;

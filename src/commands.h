@@ -35,6 +35,7 @@ typedef void cmd_proc(client *c, int argc, char **argv, size_t *lens);
 #define CMD_FAST         (1u << 11)
 #define CMD_NO_AUTH      (1u << 12) /* no_auth: allowed before AUTH */
 #define CMD_SENTINEL     (1u << 13)
+#define CMD_MODULE       (1u << 14) /* module: a Redis 8 vector-set command */
 
 typedef struct command {
     const char *name; /* lower case; for subcommands the subcommand alone */

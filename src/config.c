@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "engine/engine.h"
 #include "log.h"
 #include "server.h"
 #include "util.h"
@@ -52,6 +53,7 @@ typedef enum cfg_type {
 
 #define CFG_IMMUTABLE 1 /* only at start-up */
 #define CFG_PATH 2      /* string is a path: empty allowed */
+#define CFG_LOAD_CHECK 4 /* apply hook runs as the line is read, so errors name it */
 
 typedef struct cfg_value {
     long long ll;
@@ -83,6 +85,8 @@ static int apply_loglevel(char *err, size_t errlen);
 static int apply_limits(char *err, size_t errlen);
 static int apply_maxclients(char *err, size_t errlen);
 static int apply_dir(char *err, size_t errlen);
+static int apply_logfile(char *err, size_t errlen);
+static int apply_segment_rows(char *err, size_t errlen);
 
 static const directive directives[] = {
     {"port", NULL, CFG_INT, CFG_IMMUTABLE, &srv.port, 0, 65535, "6379", NULL, NULL,
@@ -119,7 +123,8 @@ static const directive directives[] = {
      "Run in the background (writes pidfile, /var/run/vectis.pid if unset)."},
     {"pidfile", NULL, CFG_STR, CFG_IMMUTABLE | CFG_PATH, &srv.pidfile, 0, 0, "", NULL, NULL,
      "Where to write the process id (empty: only when daemonized)."},
-    {"logfile", NULL, CFG_STR, CFG_IMMUTABLE | CFG_PATH, &srv.logfile, 0, 0, "", NULL, NULL,
+    {"logfile", NULL, CFG_STR, CFG_IMMUTABLE | CFG_PATH | CFG_LOAD_CHECK, &srv.logfile, 0, 0, "", NULL,
+     apply_logfile,
      "Log file path (empty: standard output)."},
     {"loglevel", NULL, CFG_ENUM, 0, &srv.loglevel, 0, 0, "notice", loglevel_names,
      apply_loglevel, "debug, verbose, notice or warning."},
@@ -136,12 +141,15 @@ static const directive directives[] = {
      "Writes fail with -OOM once used memory exceeds this (0: no limit)."},
     {"maxmemory-policy", NULL, CFG_ENUM, 0, &srv.maxmemory_policy, 0, 0, "noeviction",
      policy_names, NULL, "Only noeviction: a database never drops data to make room."},
-    {"dir", NULL, CFG_STR, 0, &srv.dir, 0, 0, ".", NULL, apply_dir,
+    {"dir", NULL, CFG_STR, CFG_LOAD_CHECK, &srv.dir, 0, 0, ".", NULL, apply_dir,
      "Working directory; data files live here."},
     {"appendonly", NULL, CFG_BOOL, 0, &srv.appendonly, 0, 0, "no", NULL, NULL,
      "Persistence: only 'no' until the RocksDB storage lands; data lives in memory."},
     {"save", NULL, CFG_ENUM, 0, &srv.save_dummy, 0, 0, "", save_names, NULL,
      "Checkpoint schedule: only \"\" (none) until the RocksDB storage lands."},
+    {"segment-max-rows", NULL, CFG_INT, 0, &srv.segment_max_rows, 1024, 2000000000, "1000000", NULL,
+     apply_segment_rows,
+     "Rows after which a growing segment is sealed; new segments start small and grow 8x up to this."},
     {"hz", NULL, CFG_INT, 0, &srv.hz, 1, 500, "10", NULL, NULL,
      "Background task frequency (timeouts, stats), per second."},
 };
@@ -474,6 +482,23 @@ static int apply_maxclients(char *err, size_t errlen)
     return 0;
 }
 
+static int apply_segment_rows(char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    engine_segment_max_rows = (uint32_t)srv.segment_max_rows;
+    return 0;
+}
+
+static int apply_logfile(char *err, size_t errlen)
+{
+    if (!srv.logfile || !srv.logfile[0]) return 0;
+    FILE *f = fopen(srv.logfile, "a");
+    if (!f) return errf(err, errlen, "Can't open the log file: %s", strerror(errno));
+    fclose(f);
+    return 0;
+}
+
 static int apply_dir(char *err, size_t errlen)
 {
     if (chdir(srv.dir) != 0) return errf(err, errlen, "No such file or directory");
@@ -511,6 +536,7 @@ int config_apply_line(int argc, char **argv, char *err, size_t errlen)
     }
     commit_value(d, &v);
     value_free(&v);
+    if ((d->flags & CFG_LOAD_CHECK) && d->apply && d->apply(err, errlen) != 0) return -1;
     return 0;
 }
 

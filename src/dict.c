@@ -143,3 +143,48 @@ int dict_iter_next(dict_iter *it, const void **key, size_t *klen, void **val)
     if (val) *val = e->val;
     return 1;
 }
+
+static uint64_t rev64(uint64_t v)
+{
+    uint64_t r = 0;
+    for (int i = 0; i < 64; i++) {
+        r = (r << 1) | (v & 1);
+        v >>= 1;
+    }
+    return r;
+}
+
+uint64_t dict_scan(dict *d, uint64_t cursor, void (*cb)(void *ctx, const void *key, size_t klen, void *val), void *ctx)
+{
+    uint64_t mask = d->nbuckets - 1;
+    for (dict_entry *e = d->buckets[cursor & mask]; e; e = e->next) cb(ctx, e->key, e->klen, e->val);
+    /* Increment the reversed cursor over the bits of the mask: the order
+     * visits a bucket's split images right after it when the table grows. */
+    cursor |= ~mask;
+    cursor = rev64(cursor);
+    cursor++;
+    cursor = rev64(cursor);
+    return cursor;
+}
+
+static uint64_t rnd_state = 0x2545f4914f6cdd1dULL;
+
+int dict_random(dict *d, const void **key, size_t *klen, void **val)
+{
+    if (d->size == 0) return 0;
+    for (;;) {
+        rnd_state ^= rnd_state << 13;
+        rnd_state ^= rnd_state >> 7;
+        rnd_state ^= rnd_state << 17;
+        dict_entry *e = d->buckets[rnd_state & (d->nbuckets - 1)];
+        if (!e) continue;
+        size_t len = 0;
+        for (dict_entry *x = e; x; x = x->next) len++;
+        size_t pick = (size_t)((rnd_state >> 32) % len);
+        while (pick--) e = e->next;
+        if (key) *key = e->key;
+        if (klen) *klen = e->klen;
+        if (val) *val = e->val;
+        return 1;
+    }
+}

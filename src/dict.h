@@ -33,6 +33,15 @@ size_t dict_size(const dict *d);
 void dict_iter_init(dict_iter *it, dict *d);
 int dict_iter_next(dict_iter *it, const void **key, size_t *klen, void **val);
 
+/* SCAN-style iteration: calls cb for the entries of some buckets starting
+ * at `cursor` and returns the next cursor (0 when done). Every entry present
+ * during the whole scan is reported at least once, even if the table grows
+ * between calls (the cursor walks bucket indexes in bit-reversed order). */
+uint64_t dict_scan(dict *d, uint64_t cursor, void (*cb)(void *ctx, const void *key, size_t klen, void *val), void *ctx);
+
+/* A random entry (its key in *key), or 0 when empty. */
+int dict_random(dict *d, const void **key, size_t *klen, void **val);
+
 /* Convenience for 64-bit integer keys. */
 static inline void *dict_get_u64(const dict *d, uint64_t k) { return dict_get(d, &k, sizeof(k)); }
 static inline void *dict_set_u64(dict *d, uint64_t k, void *v) { return dict_set(d, &k, sizeof(k), v); }

@@ -16,6 +16,8 @@
 
 #include "alloc.h"
 #include "commands.h"
+#include "engine/engine.h"
+#include "simd/simd.h"
 #include "networking.h"
 #include "server.h"
 #include "util.h"
@@ -261,7 +263,29 @@ static void section_commandstats(sbuf *b)
 
 static void section_keyspace(sbuf *b)
 {
-    sb_add(b, "# Keyspace\r\n"); /* db0 appears once collections exist */
+    sb_add(b, "# Keyspace\r\n");
+    if (db_size()) sb_add(b, "db0:keys=%zu,expires=0,avg_ttl=0\r\n", db_size());
+}
+
+static void section_vectors(sbuf *b)
+{
+    engine_stats st;
+    engine_get_stats(&st);
+    sb_add(b,
+           "# Vectors\r\n"
+           "collections:%llu\r\n"
+           "rows:%llu\r\n"
+           "segments:%llu\r\n"
+           "index_build_queue:%llu\r\n"
+           "rows_unindexed:%llu\r\n"
+           "collections_memory:%zu\r\n"
+           "search_jobs_queued:%lld\r\n"
+           "search_jobs_running:%lld\r\n"
+           "simd_level:%s\r\n",
+           (unsigned long long)st.collections, (unsigned long long)st.rows,
+           (unsigned long long)st.segments, (unsigned long long)st.index_jobs_pending,
+           (unsigned long long)st.rows_unindexed, st.memory, workers_queued(srv.workers),
+           workers_running(srv.workers), simd_level_name(simd->level));
 }
 
 typedef struct info_section {
@@ -275,7 +299,8 @@ static const info_section sections[] = {
     {"memory", section_memory, 1},           {"persistence", section_persistence, 1},
     {"stats", section_stats, 1},             {"replication", section_replication, 1},
     {"cpu", section_cpu, 1},                 {"commandstats", section_commandstats, 0},
-    {"errorstats", section_errorstats, 1},   {"keyspace", section_keyspace, 1},
+    {"errorstats", section_errorstats, 1},   {"vectors", section_vectors, 1},
+    {"keyspace", section_keyspace, 1},
 };
 
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))

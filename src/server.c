@@ -26,12 +26,59 @@
 #include "commands.h"
 #include "config.h"
 #include "dict.h"
+#include "engine/engine.h"
 #include "log.h"
 #include "networking.h"
 #include "util.h"
 #include "workers.h"
 
 server srv;
+
+/* ------------------------------------------------- engine background work */
+
+typedef struct bg_job {
+    job base;
+    void (*fn)(void *arg);
+    void (*done)(void *arg);
+    void *arg;
+} bg_job;
+
+static int bg_inline; /* shutting down: run engine work on the main thread */
+
+static void bg_run(job *j)
+{
+    bg_job *b = (bg_job *)j;
+    b->fn(b->arg);
+}
+
+static void bg_complete(job *j)
+{
+    bg_job *b = (bg_job *)j;
+    b->done(b->arg);
+}
+
+static void bg_free(job *j)
+{
+    resp_buf_free(&j->reply);
+    xfree(j);
+}
+
+static const job_type bg_job_type = {"engine", bg_run, bg_complete, bg_free, 1};
+
+static void engine_run_background(void (*fn)(void *), void (*done)(void *), void *arg)
+{
+    if (bg_inline || !srv.workers) {
+        fn(arg);
+        done(arg);
+        return;
+    }
+    bg_job *b = xcalloc(1, sizeof(*b));
+    job_init(&b->base, &bg_job_type, NULL, 2);
+    b->fn = fn;
+    b->done = done;
+    b->arg = arg;
+    workers_submit(srv.workers, &b->base);
+}
 
 void server_init_defaults(void)
 {
@@ -129,6 +176,8 @@ int server_start(void)
         nthreads = n > 0 ? (int)n : 1;
     }
     srv.workers = workers_start(srv.base, nthreads);
+    engine_hooks hooks = {engine_run_background};
+    engine_init(&hooks);
 
     srv.cron_event = event_new(srv.base, -1, EV_PERSIST, cron_cb, NULL);
     tv.tv_sec = 0;
@@ -177,6 +226,8 @@ void server_exit_cleanup(void)
     /* Clients first: that detaches the jobs they wait for (job->owner), so
      * stopping the pool completes those jobs into the void. */
     net_free_all_clients();
+    engine_shutdown();
+    bg_inline = 1;
     workers_stop(srv.workers);
     srv.workers = NULL;
     for (int i = 0; i < 2; i++)

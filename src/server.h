@@ -87,6 +87,7 @@ typedef struct server {
     int appendonly; /* always 0 until persistence lands */
     int save_dummy; /* `save ""` only, for the same reason */
     int hz;
+    int segment_max_rows;
 
     /* ---- runtime ---- */
     char *config_file;   /* absolute path, or NULL */

@@ -151,9 +151,15 @@ void workers_stop(worker_pool *p)
     pthread_mutex_unlock(&p->lock);
     for (int i = 0; i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
     deliver_completions(p);
+    /* Jobs never started: client jobs are dropped (their clients are gone),
+     * engine housekeeping (freeing memory) runs here so nothing leaks. */
     for (job *j = p->head; j;) {
         job *next = j->next;
         j->owner = NULL;
+        if (j->type->run_at_shutdown) {
+            j->type->run(j);
+            j->type->complete(j);
+        }
         j->type->free(j);
         j = next;
     }

@@ -34,6 +34,7 @@ typedef struct job_type {
     void (*run)(job *j);      /* worker thread */
     void (*complete)(job *j); /* main thread */
     void (*free)(job *j);     /* main thread; frees the whole embedding struct */
+    int run_at_shutdown;      /* a job still queued at shutdown is run (inline) */
 } job_type;
 
 struct job {

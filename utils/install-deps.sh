@@ -8,7 +8,7 @@ set -e
 
 PKGS="build-essential pkg-config libevent-dev librocksdb-dev libxxhash-dev
 libjemalloc-dev libhiredis-dev libcmocka-dev tcl redis-tools redis-server
-python3-redis clang libclang-rt-14-dev"
+python3-redis clang libclang-rt-14-dev iproute2"
 
 # Benchmark-only packages (make bench*): the peer index and the data set.
 if [ "$1" = "--bench" ]; then
@@ -35,8 +35,8 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
-# Debian starts redis-server as a service on install; the tests and
-# benchmarks start their own instances, so stop the packaged one if it runs.
-if command -v systemctl >/dev/null 2>&1; then systemctl stop redis-server 2>/dev/null || true; fi
-pkill -x redis-server 2>/dev/null || true
+# Debian may start redis-server as a service on install; the tests and
+# benchmarks start their own instances on other ports, and `make run` wants
+# 6379, so stop the packaged service (only that one) if it runs.
+if command -v service >/dev/null 2>&1; then service redis-server stop >/dev/null 2>&1 || true; fi
 exit 0

@@ -1,0 +1,755 @@
+/*
+ * collection.c -- collections, their segments, the primary-key map, writes
+ * (upsert, delete), point reads, and the background index jobs.
+ *
+ * See engine.h for the model and segment.h for the memory layout and the
+ * publication rules that let worker threads read a segment while the main
+ * thread appends to it.
+ *
+ * Primary-key map: a dict from key bytes to a packed location
+ * ((slot + 1) << 32 | row), where slot is the segment's index in the
+ * collection's segment array (slots never move: segments are only appended
+ * until compaction arrives, which will rewrite the entries it moves).
+ *
+ * Index jobs: after an append, if the segment has no job in flight, one is
+ * queued through engine_hooks.run_background. The job (worker) adds at most
+ * INDEX_JOB_ROWS rows with index_add and publishes `indexed` after each; its
+ * completion (main thread) queues the next batch while rows are waiting.
+ * Bounded batches keep one busy collection from monopolising the pool
+ * while searches wait. One job per segment at a time: index_add has a
+ * single writer.
+ *
+ * Everything here runs on the main thread except index_job_run.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "dict.h"
+#include "engine/collection_impl.h"
+#include "engine/engine.h"
+#include "log.h"
+#include "simd/simd.h"
+
+#define INDEX_JOB_ROWS 512 /* rows per index job: ~10-50 ms of HNSW inserts */
+
+uint32_t engine_segment_max_rows = 1000000;
+engine_hooks engine_hk;
+uint64_t engine_lsn_counter;
+static uint64_t next_collection_uid;
+static uint64_t next_segment_id;
+
+uint64_t engine_lsn(void)
+{
+    return engine_lsn_counter;
+}
+
+/* ------------------------------------------------------------ segments */
+
+static uint32_t log2u(uint32_t v)
+{
+    uint32_t r = 0;
+    while ((1u << (r + 1)) <= v && r < 31) r++;
+    return r;
+}
+
+static segment *segment_new(collection *c, uint32_t capacity, char *err, size_t errlen)
+{
+    segment *s = xcalloc(1, sizeof(*s));
+    s->id = ++next_segment_id;
+    s->refs = 1;
+    s->capacity = capacity;
+    /* at most SEG_MAX_CHUNKS chunks, at least 64 rows each (so a chunk's
+     * deleted bitmap is whole 64-bit words) */
+    uint32_t shift = log2u(capacity);
+    shift = shift > 6 ? shift - 6 : 0;
+    if (shift < 6) shift = 6;
+    while (((uint64_t)SEG_MAX_CHUNKS << shift) < capacity) shift++;
+    s->chunk_shift = shift;
+    s->row_bytes = index_elem_row_bytes(c->spec.elem, c->spec.dim);
+    s->meta = xcalloc(SEG_MAX_CHUNKS + 1, sizeof(seg_chunk *));
+    s->vchunks = xcalloc(SEG_MAX_CHUNKS + 1, sizeof(uint8_t *));
+    s->col.chunks = (const uint8_t *const *)s->vchunks;
+    s->col.base = NULL;
+    s->col.chunk_shift = shift;
+    s->col.stride = s->row_bytes;
+
+    char mbuf[16], efbuf[16];
+    index_param params[4];
+    size_t np = 0;
+    const char *type = c->spec.index_type;
+    if (!strcmp(type, "HNSW")) {
+        snprintf(mbuf, sizeof(mbuf), "%u", c->spec.M);
+        snprintf(efbuf, sizeof(efbuf), "%u", c->spec.efc);
+        params[np++] = (index_param){"M", mbuf};
+        params[np++] = (index_param){"EFC", efbuf};
+        if (c->spec.quant == VSET_Q8) params[np++] = (index_param){"QUANT", "SQ8"};
+        if (c->spec.quant == VSET_BIN) params[np++] = (index_param){"QUANT", "BIN"};
+    }
+    char ierr[256];
+    s->idx = index_new(type, c->spec.elem, c->spec.metric, c->spec.dim, &s->col, params, np, ierr,
+                       sizeof(ierr));
+    if (!s->idx) {
+        snprintf(err, errlen, "ERR %s", ierr);
+        xfree(s->meta);
+        xfree(s->vchunks);
+        xfree(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void segment_destroy(segment *s)
+{
+    uint32_t n = atomic_load(&s->nrows);
+    uint32_t per = 1u << s->chunk_shift;
+    for (uint32_t ch = 0; ch <= SEG_MAX_CHUNKS; ch++) {
+        seg_chunk *m = s->meta[ch];
+        if (!m) continue;
+        for (uint32_t i = 0; i < per && ch * per + i < n; i++) {
+            row_meta *r = &m->rows[i];
+            xfree(r->key);
+            if (r->attr) {
+                attrs_free(r->attr->dec);
+                xfree(r->attr);
+            }
+        }
+        xfree((void *)m->deleted);
+        xfree(m);
+        xfree(s->vchunks[ch]);
+    }
+    index_free(s->idx);
+    xfree(s->meta);
+    xfree(s->vchunks);
+    xfree(s);
+}
+
+static void segment_destroy_job(void *arg)
+{
+    segment_destroy(arg);
+}
+
+static void noop_done(void *arg)
+{
+    (void)arg;
+}
+
+void segment_unref(segment *s)
+{
+    if (!s || --s->refs > 0) return;
+    /* A big segment's index takes a while to free: do it on a worker. */
+    if (engine_hk.run_background && atomic_load(&s->nrows) > 4096)
+        engine_hk.run_background(segment_destroy_job, noop_done, s);
+    else
+        segment_destroy(s);
+}
+
+/* Makes room for row r: allocates its chunks on first use. */
+static void segment_ensure_chunk(segment *s, uint32_t r)
+{
+    uint32_t ch = r >> s->chunk_shift;
+    if (s->meta[ch]) return;
+    uint32_t per = 1u << s->chunk_shift;
+    seg_chunk *m = xcalloc(1, sizeof(seg_chunk) + per * sizeof(row_meta));
+    size_t words = per / 64;
+    m->deleted = xcalloc(words, sizeof(uint64_t));
+    s->vchunks[ch] = xcalloc(per, s->row_bytes ? s->row_bytes : 1);
+    s->meta[ch] = m;
+    s->mem += sizeof(seg_chunk) + per * sizeof(row_meta) + words * 8 + per * s->row_bytes;
+}
+
+static void segment_mark_deleted(segment *s, uint32_t r, uint64_t lsn)
+{
+    seg_chunk *ch = s->meta[r >> s->chunk_shift];
+    uint32_t i = r & ((1u << s->chunk_shift) - 1);
+    atomic_store_explicit(&ch->rows[i].del_lsn, lsn, memory_order_relaxed);
+    atomic_fetch_or_explicit(&ch->deleted[i >> 6], 1ULL << (i & 63), memory_order_release);
+    s->ndeleted++;
+    if (ch->rows[i].attr) s->ndeleted_attr++;
+}
+
+/* ------------------------------------------------------------ index jobs */
+
+typedef struct index_job {
+    segment *seg;
+    uint32_t target;
+    int failed;
+    char err[256];
+} index_job;
+
+static void index_job_run(void *arg)
+{
+    index_job *j = arg;
+    segment *s = j->seg;
+    uint32_t have = atomic_load_explicit(&s->indexed, memory_order_relaxed);
+    uint32_t end = j->target;
+    if (end > have + INDEX_JOB_ROWS) end = have + INDEX_JOB_ROWS;
+    for (uint32_t r = have; r < end; r++) {
+        if (index_add(s->idx, r, j->err, sizeof(j->err)) != 0) {
+            j->failed = 1;
+            return;
+        }
+        atomic_store_explicit(&s->indexed, r + 1, memory_order_release);
+    }
+}
+
+static void segment_schedule_index(segment *s);
+
+static void index_job_done(void *arg)
+{
+    index_job *j = arg;
+    segment *s = j->seg;
+    s->index_job = 0;
+    if (j->failed) {
+        /* Rows stay searchable through the exact tail scan; say so once. */
+        if (!s->index_error) log_warning("Indexing segment %llu failed: %s", (unsigned long long)s->id, j->err);
+        s->index_error = 1;
+    } else if (s->refs > 1) { /* someone besides this job still holds it */
+        segment_schedule_index(s);
+    }
+    xfree(j);
+    segment_unref(s);
+}
+
+static void segment_schedule_index(segment *s)
+{
+    uint32_t n = atomic_load_explicit(&s->nrows, memory_order_relaxed);
+    if (s->index_job || s->index_error || atomic_load(&s->indexed) >= n) return;
+    if (!engine_hk.run_background) { /* no pool (unit tests): index inline */
+        char err[256];
+        for (uint32_t r = atomic_load(&s->indexed); r < n; r++) {
+            if (index_add(s->idx, r, err, sizeof(err)) != 0) {
+                s->index_error = 1;
+                return;
+            }
+            atomic_store(&s->indexed, r + 1);
+        }
+        return;
+    }
+    index_job *j = xcalloc(1, sizeof(*j));
+    j->seg = s;
+    j->target = n;
+    s->refs++;
+    s->index_job = 1;
+    engine_hk.run_background(index_job_run, index_job_done, j);
+}
+
+/* ---------------------------------------------------------- collections */
+
+static void make_projection(collection *c)
+{
+    /* A deterministic random +-1/sqrt(in) matrix (dim x in), the same for
+     * every run, so a rebuilt set projects alike. */
+    uint32_t in = c->spec.proj_in_dim, out = c->spec.dim;
+    float scale = 1.0f / sqrtf((float)in);
+    uint64_t st = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)in << 32) ^ out;
+    c->proj = xmalloc(sizeof(float) * (size_t)in * out);
+    for (size_t i = 0; i < (size_t)in * out; i++) {
+        st ^= st << 13;
+        st ^= st >> 7;
+        st ^= st << 17;
+        c->proj[i] = (st & 1) ? scale : -scale;
+    }
+}
+
+collection *collection_new(const collection_spec *spec, char *err, size_t errlen)
+{
+    collection *c = xcalloc(1, sizeof(*c));
+    c->spec = *spec;
+    snprintf(c->index_type, sizeof(c->index_type), "%s", spec->index_type);
+    c->spec.index_type = c->index_type;
+    c->pk = dict_new();
+    c->refs = 1;
+    c->uid = ++next_collection_uid;
+    if (spec->proj_in_dim) make_projection(c);
+    /* Validate the index parameters now, with a probe segment. */
+    segment *probe = segment_new(c, 16, err, errlen);
+    if (!probe) {
+        dict_free(c->pk);
+        xfree(c->proj);
+        xfree(c);
+        return NULL;
+    }
+    segment_destroy(probe);
+    return c;
+}
+
+const collection_spec *collection_get_spec(const collection *c)
+{
+    return &c->spec;
+}
+
+uint64_t collection_rows(const collection *c)
+{
+    return c->live;
+}
+
+uint64_t collection_attr_count(const collection *c)
+{
+    return c->attr_count;
+}
+
+uint64_t collection_uid(const collection *c)
+{
+    return c->uid;
+}
+
+uint64_t collection_max_row_uid(const collection *c)
+{
+    return c->rows_ever;
+}
+
+int collection_segment_count(const collection *c)
+{
+    return c->nseg;
+}
+
+size_t collection_memory(const collection *c)
+{
+    size_t m = sizeof(*c) + dict_size(c->pk) * 48 + c->key_bytes;
+    for (int i = 0; i < c->nseg; i++) m += c->segs[i]->mem + index_memory(c->segs[i]->idx);
+    if (c->proj) m += sizeof(float) * (size_t)c->spec.proj_in_dim * c->spec.dim;
+    return m;
+}
+
+void collection_ref(collection *c)
+{
+    c->refs++;
+}
+
+static void collection_destroy(collection *c)
+{
+    for (int i = 0; i < c->nseg; i++) segment_unref(c->segs[i]);
+    xfree(c->segs);
+    dict_free(c->pk);
+    xfree(c->proj);
+    xfree(c);
+}
+
+void collection_unref(collection *c)
+{
+    if (c && --c->refs == 0) collection_destroy(c);
+}
+
+void collection_project(const collection *c, const float *in, float *out)
+{
+    uint32_t n = c->spec.proj_in_dim, d = c->spec.dim;
+    for (uint32_t i = 0; i < d; i++) out[i] = simd->dot_f32(c->proj + (size_t)i * n, in, n);
+}
+
+/* ---------------------------------------------------------------- rows */
+
+static inline uintptr_t loc_pack(int slot, uint32_t row)
+{
+    return ((uintptr_t)(slot + 1) << 32) | row;
+}
+
+int collection_locate(const collection *c, const char *key, size_t klen, segment **seg,
+                      uint32_t *row)
+{
+    uintptr_t v = (uintptr_t)dict_get(c->pk, key, klen);
+    if (!v) return 0;
+    *seg = c->segs[(v >> 32) - 1];
+    *row = (uint32_t)v;
+    return 1;
+}
+
+static segment *growing_segment(collection *c)
+{
+    segment *g = c->nseg ? c->segs[c->nseg - 1] : NULL;
+    if (g && !g->sealed && atomic_load(&g->nrows) < g->capacity) return g;
+    uint32_t cap = SEG_FIRST_CAPACITY;
+    if (g) {
+        g->sealed = 1;
+        uint64_t next = (uint64_t)g->capacity * 8;
+        cap = next > engine_segment_max_rows ? engine_segment_max_rows : (uint32_t)next;
+    }
+    if (cap > engine_segment_max_rows) cap = engine_segment_max_rows;
+    if (cap < 16) cap = 16;
+    char err[256];
+    segment *s = segment_new(c, cap, err, sizeof(err));
+    if (!s) { /* parameters were validated at creation: cannot happen */
+        log_warning("Cannot create a segment: %s", err);
+        abort();
+    }
+    if (c->nseg == c->segcap) {
+        c->segcap = c->segcap ? c->segcap * 2 : 4;
+        c->segs = xrealloc(c->segs, sizeof(segment *) * (size_t)c->segcap);
+    }
+    s->slot = c->nseg;
+    c->segs[c->nseg++] = s;
+    return s;
+}
+
+/* Writes vec (spec.dim floats) as the column's element type. */
+static void encode_vector(const collection *c, const float *vec, uint8_t *out)
+{
+    uint32_t d = c->spec.dim;
+    switch (c->spec.elem) {
+    case INDEX_ELEM_F32: memcpy(out, vec, sizeof(float) * d); break;
+    case INDEX_ELEM_F16:
+        for (uint32_t i = 0; i < d; i++) ((uint16_t *)out)[i] = simd_f32_to_f16(vec[i]);
+        break;
+    case INDEX_ELEM_BF16:
+        for (uint32_t i = 0; i < d; i++) ((uint16_t *)out)[i] = simd_f32_to_bf16(vec[i]);
+        break;
+    case INDEX_ELEM_I8:
+        for (uint32_t i = 0; i < d; i++) {
+            float v = roundf(vec[i]);
+            ((int8_t *)out)[i] = (int8_t)(v > 127 ? 127 : v < -128 ? -128 : v);
+        }
+        break;
+    case INDEX_ELEM_BINARY:
+        memset(out, 0, d / 8);
+        for (uint32_t i = 0; i < d; i++)
+            if (vec[i] > 0) out[i >> 3] |= (uint8_t)(1u << (i & 7));
+        break;
+    }
+}
+
+void collection_decode_vector(const collection *c, const void *in, float *out)
+{
+    uint32_t d = c->spec.dim;
+    switch (c->spec.elem) {
+    case INDEX_ELEM_F32: memcpy(out, in, sizeof(float) * d); break;
+    case INDEX_ELEM_F16:
+        for (uint32_t i = 0; i < d; i++) out[i] = simd_f16_to_f32(((const uint16_t *)in)[i]);
+        break;
+    case INDEX_ELEM_BF16:
+        for (uint32_t i = 0; i < d; i++) out[i] = simd_bf16_to_f32(((const uint16_t *)in)[i]);
+        break;
+    case INDEX_ELEM_I8:
+        for (uint32_t i = 0; i < d; i++) out[i] = ((const int8_t *)in)[i];
+        break;
+    case INDEX_ELEM_BINARY:
+        for (uint32_t i = 0; i < d; i++) out[i] = (((const uint8_t *)in)[i >> 3] >> (i & 7)) & 1;
+        break;
+    }
+}
+
+void collection_encode_query(const collection *c, const float *vec, void *out)
+{
+    encode_vector(c, vec, out);
+}
+
+static row_attr *attr_make(const char *raw, size_t len)
+{
+    row_attr *a = xmalloc(sizeof(row_attr) + len + 1);
+    a->len = (uint32_t)len;
+    memcpy(a->raw, raw, len);
+    a->raw[len] = '\0';
+    a->dec = attrs_decode(a->raw, len);
+    return a;
+}
+
+/* Appends a row; returns its segment and row. Takes ownership of attr. */
+static void append_row(collection *c, const char *key, size_t klen, const float *vec, float norm,
+                       row_attr *attr, uint64_t lsn, segment **out_seg, uint32_t *out_row)
+{
+    segment *s = growing_segment(c);
+    uint32_t r = atomic_load_explicit(&s->nrows, memory_order_relaxed);
+    segment_ensure_chunk(s, r);
+    row_meta *m = seg_row(s, r);
+    m->key = xmalloc(sizeof(row_key) + klen);
+    m->key->len = (uint32_t)klen;
+    memcpy(m->key->data, key, klen);
+    m->attr = attr;
+    m->ins_lsn = lsn;
+    atomic_store_explicit(&m->del_lsn, 0, memory_order_relaxed);
+    m->norm = norm;
+    encode_vector(c, vec, (uint8_t *)seg_vec(s, r));
+    s->mem += sizeof(row_key) + klen + (attr ? sizeof(row_attr) + attr->len + attrs_memory(attr->dec) : 0);
+    atomic_store_explicit(&s->nrows, r + 1, memory_order_release);
+    c->rows_ever++;
+    *out_seg = s;
+    *out_row = r;
+    segment_schedule_index(s);
+}
+
+/* The upsert proper: vec is what is stored (a unit vector for normalised
+ * sets) and norm the norm to remember. attr (taken over) replaces the row's
+ * attribute when attr_given; otherwise an update keeps the old one. */
+static int upsert_row(collection *c, const char *key, size_t klen, const float *vec, float norm,
+                      row_attr *a, int attr_given)
+{
+    segment *oseg, *nseg;
+    uint32_t orow, nrow;
+    uint64_t lsn = ++engine_lsn_counter;
+    int existed = collection_locate(c, key, klen, &oseg, &orow);
+
+    if (!attr_given && existed) {
+        row_meta *om = seg_row(oseg, orow);
+        if (om->attr) a = attr_make(om->attr->raw, om->attr->len);
+    }
+    if (existed) {
+        if (seg_row(oseg, orow)->attr) c->attr_count--;
+        segment_mark_deleted(oseg, orow, lsn);
+        c->live--;
+    }
+    append_row(c, key, klen, vec, norm, a, lsn, &nseg, &nrow);
+    if (a) c->attr_count++;
+    c->live++;
+    if (!existed) c->key_bytes += klen;
+    dict_set(c->pk, key, klen, (void *)loc_pack(nseg->slot, nrow));
+    return existed ? 0 : 1;
+}
+
+int collection_upsert(collection *c, const char *key, size_t klen, const float *vec,
+                      const char *attr, size_t attrlen, int attr_given)
+{
+    float norm = 1.0f;
+    float *unit = NULL;
+    if (c->spec.normalize) {
+        double ss = 0;
+        for (uint32_t i = 0; i < c->spec.dim; i++) ss += (double)vec[i] * vec[i];
+        norm = (float)sqrt(ss);
+        unit = xmalloc(sizeof(float) * c->spec.dim);
+        /* A zero vector stays zero with norm 1, as Redis stores it. */
+        float inv = norm > 0 ? 1.0f / norm : 1.0f;
+        if (norm == 0) norm = 1.0f;
+        for (uint32_t i = 0; i < c->spec.dim; i++) unit[i] = vec[i] * inv;
+        vec = unit;
+    }
+    row_attr *a = (attr_given && attrlen > 0) ? attr_make(attr, attrlen) : NULL;
+    int rc = upsert_row(c, key, klen, vec, norm, a, attr_given);
+    xfree(unit);
+    return rc;
+}
+
+int collection_delete(collection *c, const char *key, size_t klen)
+{
+    segment *s;
+    uint32_t r;
+    if (!collection_locate(c, key, klen, &s, &r)) return 0;
+    uint64_t lsn = ++engine_lsn_counter;
+    if (seg_row(s, r)->attr) c->attr_count--;
+    segment_mark_deleted(s, r, lsn);
+    dict_del(c->pk, key, klen);
+    c->live--;
+    c->key_bytes -= klen;
+    return 1;
+}
+
+int collection_set_attr(collection *c, const char *key, size_t klen, const char *attr,
+                        size_t attrlen)
+{
+    segment *s;
+    uint32_t r;
+    if (!collection_locate(c, key, klen, &s, &r)) return 0;
+    /* An upsert with the same stored vector: MVCC stays exact (a search
+     * sees the old attribute or the new one, never a mix). */
+    float *vec = xmalloc(sizeof(float) * c->spec.dim);
+    collection_decode_vector(c, seg_vec(s, r), vec);
+    row_attr *a = attrlen > 0 ? attr_make(attr, attrlen) : NULL;
+    upsert_row(c, key, klen, vec, seg_row(s, r)->norm, a, 1);
+    xfree(vec);
+    return 1;
+}
+
+int collection_has(const collection *c, const char *key, size_t klen)
+{
+    return dict_get(c->pk, key, klen) != NULL;
+}
+
+int collection_get_vector(const collection *c, const char *key, size_t klen, float *vec,
+                          float *norm)
+{
+    segment *s;
+    uint32_t r;
+    if (!collection_locate(c, key, klen, &s, &r)) return 0;
+    collection_decode_vector(c, seg_vec(s, r), vec);
+    if (norm) *norm = seg_row(s, r)->norm;
+    return 1;
+}
+
+int collection_get_attr(const collection *c, const char *key, size_t klen, const char **attr,
+                        size_t *attrlen)
+{
+    segment *s;
+    uint32_t r;
+    if (!collection_locate(c, key, klen, &s, &r)) return 0;
+    row_attr *a = seg_row(s, r)->attr;
+    *attr = a ? a->raw : NULL;
+    *attrlen = a ? a->len : 0;
+    return 1;
+}
+
+/* --------------------------------------------------------- range, random */
+
+typedef struct keyref {
+    const char *p;
+    size_t n;
+} keyref;
+
+static int keyref_cmp(const void *a, const void *b)
+{
+    const keyref *x = a, *y = b;
+    size_t n = x->n < y->n ? x->n : y->n;
+    int r = memcmp(x->p, y->p, n);
+    if (r) return r;
+    return x->n < y->n ? -1 : x->n > y->n;
+}
+
+void collection_range(const collection *c, const char *lo, size_t lolen, int lo_incl,
+                      const char *hi, size_t hilen, int hi_incl, long count,
+                      void (*cb)(void *ctx, const char *key, size_t klen), void *ctx)
+{
+    /* The primary-key map is a hash: sort the keys in range on demand. It
+     * is O(n log n) per call; an ordered secondary index is future work. */
+    size_t n = dict_size(c->pk), m = 0;
+    keyref *v = xmalloc(sizeof(keyref) * (n ? n : 1));
+    dict_iter it;
+    const void *k;
+    size_t kl;
+    keyref lok = {lo, lolen}, hik = {hi, hilen};
+    dict_iter_init(&it, c->pk);
+    while (dict_iter_next(&it, &k, &kl, NULL)) {
+        keyref x = {k, kl};
+        if (lo) {
+            int r = keyref_cmp(&x, &lok);
+            if (r < 0 || (r == 0 && !lo_incl)) continue;
+        }
+        if (hi) {
+            int r = keyref_cmp(&x, &hik);
+            if (r > 0 || (r == 0 && !hi_incl)) continue;
+        }
+        v[m++] = x;
+    }
+    qsort(v, m, sizeof(keyref), keyref_cmp);
+    for (size_t i = 0; i < m && (count < 0 || (long)i < count); i++) cb(ctx, v[i].p, v[i].n);
+    xfree(v);
+}
+
+static uint64_t rnd_state = 0x853c49e6748fea9bULL;
+
+static uint64_t rnd64(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return rnd_state;
+}
+
+/* A uniformly random live row (rejection sampling over all rows). */
+static row_meta *random_row(const collection *c)
+{
+    uint64_t total = 0;
+    for (int i = 0; i < c->nseg; i++) total += atomic_load(&c->segs[i]->nrows);
+    if (c->live == 0 || total == 0) return NULL;
+    for (int tries = 0; tries < 64; tries++) {
+        uint64_t x = rnd64() % total;
+        for (int i = 0; i < c->nseg; i++) {
+            uint32_t n = atomic_load(&c->segs[i]->nrows);
+            if (x < n) {
+                if (seg_visible(c->segs[i], (uint32_t)x, UINT64_MAX)) return seg_row(c->segs[i], (uint32_t)x);
+                break;
+            }
+            x -= n;
+        }
+    }
+    /* Mostly deleted rows: walk from a random start instead. */
+    uint64_t x = rnd64() % total;
+    for (uint64_t step = 0; step < total; step++, x = (x + 1) % total) {
+        uint64_t y = x;
+        for (int i = 0; i < c->nseg; i++) {
+            uint32_t n = atomic_load(&c->segs[i]->nrows);
+            if (y < n) {
+                if (seg_visible(c->segs[i], (uint32_t)y, UINT64_MAX)) return seg_row(c->segs[i], (uint32_t)y);
+                break;
+            }
+            y -= n;
+        }
+    }
+    return NULL;
+}
+
+void collection_random(const collection *c, long n, int distinct,
+                       void (*cb)(void *ctx, const char *key, size_t klen), void *ctx)
+{
+    if (n <= 0 || c->live == 0) return;
+    if (!distinct) {
+        for (long i = 0; i < n; i++) {
+            row_meta *m = random_row(c);
+            if (m) cb(ctx, m->key->data, m->key->len);
+        }
+        return;
+    }
+    if ((uint64_t)n >= c->live) { /* everything, in map order */
+        dict_iter it;
+        const void *k;
+        size_t kl;
+        dict_iter_init(&it, c->pk);
+        while (dict_iter_next(&it, &k, &kl, NULL)) cb(ctx, k, kl);
+        return;
+    }
+    dict *seen = dict_new();
+    long got = 0, tries = 0;
+    while (got < n && tries < n * 64) {
+        tries++;
+        row_meta *m = random_row(c);
+        if (!m || dict_get(seen, m->key->data, m->key->len)) continue;
+        dict_set(seen, m->key->data, m->key->len, (void *)1);
+        cb(ctx, m->key->data, m->key->len);
+        got++;
+    }
+    if (got < n) { /* unlucky sampling: complete deterministically */
+        dict_iter it;
+        const void *k;
+        size_t kl;
+        dict_iter_init(&it, c->pk);
+        while (got < n && dict_iter_next(&it, &k, &kl, NULL)) {
+            if (dict_get(seen, k, kl)) continue;
+            cb(ctx, k, kl);
+            got++;
+        }
+    }
+    dict_free(seen);
+}
+
+int collection_max_level(const collection *c)
+{
+    (void)c;
+    return -1;
+}
+
+int collection_segment_info(const collection *c, int i, segment_info *out)
+{
+    if (i < 0 || i >= c->nseg) return -1;
+    segment *s = c->segs[i];
+    out->id = s->id;
+    out->state = s->sealed ? "sealed" : "growing";
+    out->rows = atomic_load(&s->nrows);
+    out->deleted = s->ndeleted;
+    out->indexed = atomic_load(&s->indexed);
+    out->memory = s->mem + index_memory(s->idx);
+    return 0;
+}
+
+/* ------------------------------------------------------------ engine */
+
+void engine_init(const engine_hooks *hooks)
+{
+    if (hooks)
+        engine_hk = *hooks;
+    else
+        memset(&engine_hk, 0, sizeof(engine_hk));
+    simd_init();
+}
+
+void engine_collection_stats(const collection *c, engine_stats *st)
+{
+    st->collections++;
+    st->rows += c->live;
+    st->segments += (uint64_t)c->nseg;
+    for (int i = 0; i < c->nseg; i++) {
+        segment *s = c->segs[i];
+        uint32_t n = atomic_load(&s->nrows), ix = atomic_load(&s->indexed);
+        if (ix < n) {
+            st->index_jobs_pending++;
+            st->rows_unindexed += n - ix;
+        }
+    }
+    st->memory += collection_memory(c);
+}

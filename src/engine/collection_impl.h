@@ -1,0 +1,39 @@
+/*
+ * collection_impl.h -- the collection struct and the functions src/engine/
+ * files share (collection.c, search.c, db.c). Not for the command layer,
+ * which sees only engine.h.
+ */
+#ifndef VECTIS_COLLECTION_IMPL_H
+#define VECTIS_COLLECTION_IMPL_H
+
+#include <stdint.h>
+
+#include "dict.h"
+#include "engine/engine.h"
+#include "engine/segment.h"
+
+struct collection {
+    collection_spec spec;
+    char index_type[16];
+    float *proj;    /* REDUCE matrix, dim rows of proj_in_dim floats */
+    segment **segs; /* main thread; slot i never moves */
+    int nseg, segcap;
+    dict *pk;       /* key -> (slot + 1) << 32 | row */
+    uint64_t live, attr_count, uid, rows_ever;
+    size_t key_bytes;
+    int refs;       /* main thread: the keyspace + every search in flight */
+};
+
+extern engine_hooks engine_hk;
+extern uint64_t engine_lsn_counter;
+
+void collection_ref(collection *c);
+void collection_unref(collection *c);
+void segment_unref(segment *s);
+int collection_locate(const collection *c, const char *key, size_t klen, segment **seg,
+                      uint32_t *row);
+void collection_decode_vector(const collection *c, const void *in, float *out);
+void collection_encode_query(const collection *c, const float *vec, void *out);
+void engine_collection_stats(const collection *c, engine_stats *st);
+
+#endif

@@ -1,0 +1,215 @@
+/*
+ * engine.h -- collections, segments, MVCC and search: the vectis engine as
+ * the command layer sees it. Knows nothing of sockets, RESP or the worker
+ * pool: commands call these functions with plain C arguments and format the
+ * results; the server gives the engine a way to run background work
+ * through engine_hooks.
+ *
+ * Data model (DESIGN.md section 3). A collection has a schema (a VARCHAR
+ * primary key, one or more vector fields, dynamic JSON attributes), the
+ * `_default` partition, and a list of segments. Rows are appended to the
+ * growing segment; at `segment-max-rows` it is sealed and a new one starts.
+ * Every vector field of every segment has an index (FLAT or HNSW, with a
+ * quantisation), kept current by background index jobs; the rows not yet
+ * indexed (the tail) are scanned exactly, so a row is searchable as soon as
+ * the write that added it returns. The primary-key map sends a key to its
+ * current (segment, row); writing an existing key is an upsert (the old row
+ * is deleted at the LSN the new one is inserted).
+ *
+ * Visibility. Every mutation takes the next LSN (engine-wide, main thread).
+ * A search captures a snapshot: the LSN and, per segment, the row count at
+ * that moment. Row r of segment s is visible iff r < rows_at_snapshot(s) and
+ * it was not deleted at an LSN <= the snapshot's. Rows below the captured
+ * count are immutable, deletes are published with atomics, so a search on a
+ * worker thread sees exactly the writes that preceded its dispatch while the
+ * main thread goes on writing: never both the old and the new row of an
+ * upsert, never neither.
+ *
+ * Threads. Every function here runs on the main thread, except the ones
+ * marked [worker]: engine_search_run() and the background job bodies, which
+ * only read a snapshot.
+ *
+ * Errors: functions that can fail return -1 and write a complete Redis error
+ * line ("ERR ...") into err; the command layer sends it as is.
+ */
+#ifndef VECTIS_ENGINE_H
+#define VECTIS_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "index/index.h"
+
+typedef struct collection collection;
+typedef struct segment segment;
+typedef struct engine_search engine_search;
+
+/* ------------------------------------------------------------------ hooks */
+
+/* How the engine gets background work done. The server implements these
+ * with its worker pool; tests can run the work inline. */
+typedef struct engine_hooks {
+    /* Run fn(arg) on a worker, then done(arg) on the main thread. */
+    void (*run_background)(void (*fn)(void *arg), void (*done)(void *arg), void *arg);
+} engine_hooks;
+
+void engine_init(const engine_hooks *hooks);
+void engine_shutdown(void); /* frees every collection (process exit) */
+
+/* Engine-wide settings (config). */
+extern uint32_t engine_segment_max_rows;
+
+/* --------------------------------------------------------------- keyspace */
+
+collection *db_lookup(const char *key, size_t klen);
+/* Adds a new collection under key (must not exist). The db takes the
+ * collection's initial reference. */
+void db_add(const char *key, size_t klen, collection *c);
+/* Removes and releases; returns 1 if it existed. Freeing happens on a worker
+ * when the collection is large, after the last search lets go. */
+int db_delete(const char *key, size_t klen);
+/* RENAME semantics: overwrites dst (returns -1 if src is missing). */
+int db_rename(const char *src, size_t slen, const char *dst, size_t dlen);
+size_t db_size(void);
+void db_flush(void);
+/* SCAN: calls cb for keys from cursor; returns the next cursor (0 = done). */
+uint64_t db_scan(uint64_t cursor, long count,
+                 void (*cb)(void *ctx, const char *key, size_t klen, collection *c), void *ctx);
+/* A random key, or NULL when empty. */
+const char *db_random_key(size_t *klen);
+/* Iterates every key. */
+void db_foreach(void (*cb)(void *ctx, const char *key, size_t klen, collection *c), void *ctx);
+
+/* ------------------------------------------------------------- collections */
+
+typedef enum vset_quant { VSET_Q8 = 0, VSET_NOQUANT = 1, VSET_BIN = 2 } vset_quant;
+
+/* How a collection was made: by VADD (a Redis vector set: cosine, the
+ * vector normalised on insert with its norm kept) or by VCREATE. */
+typedef struct collection_spec {
+    uint32_t dim;           /* stored dim (after REDUCE) */
+    index_elem elem;
+    index_metric metric;
+    const char *index_type; /* "HNSW" or "FLAT" */
+    uint32_t M, efc;
+    vset_quant quant;       /* HNSW quantisation */
+    int normalize;          /* store unit vectors + norms (vector sets) */
+    int from_vadd;          /* created by VADD: vector-set parameter checks */
+    uint32_t proj_in_dim;   /* REDUCE: input dim (0 = none) */
+} collection_spec;
+
+/* Creates an empty collection (not yet in the keyspace). */
+collection *collection_new(const collection_spec *spec, char *err, size_t errlen);
+const collection_spec *collection_get_spec(const collection *c);
+uint64_t collection_rows(const collection *c);       /* live rows */
+uint64_t collection_attr_count(const collection *c); /* live rows with attributes */
+uint64_t collection_uid(const collection *c);
+uint64_t collection_max_row_uid(const collection *c); /* rows ever inserted */
+size_t collection_memory(const collection *c);
+int collection_segment_count(const collection *c);
+
+/* REDUCE: the projection matrix (proj_in_dim x dim), created with the
+ * collection from a fixed seed; applies it to `in` (proj_in_dim floats). */
+void collection_project(const collection *c, const float *in, float *out);
+
+/* ---------------------------------------------------------------- writes */
+
+/* Inserts or updates the row of `key`. vec has spec.dim floats (already
+ * projected). attr: NULL keeps the current attribute on update (none on
+ * insert); a zero-length attr removes it. Returns 1 if added, 0 if an
+ * existing row was replaced. */
+int collection_upsert(collection *c, const char *key, size_t klen, const float *vec,
+                      const char *attr, size_t attrlen, int attr_given);
+/* Deletes a row; returns 1 if it existed. */
+int collection_delete(collection *c, const char *key, size_t klen);
+/* Replaces the attribute of an existing row (an upsert with the same
+ * vector); returns 0 when the key is missing. */
+int collection_set_attr(collection *c, const char *key, size_t klen, const char *attr,
+                        size_t attrlen);
+
+/* ---------------------------------------------------------------- reads */
+
+/* Row lookups for VEMB / VGETATTR / VISMEMBER. Return 0 when missing. */
+int collection_has(const collection *c, const char *key, size_t klen);
+/* The stored vector of key (unit vector for normalised sets) and its norm.
+ * vec must hold spec.dim floats. */
+int collection_get_vector(const collection *c, const char *key, size_t klen, float *vec,
+                          float *norm);
+/* The attribute (NULL, 0 when none); valid until the next write. */
+int collection_get_attr(const collection *c, const char *key, size_t klen, const char **attr,
+                        size_t *attrlen);
+
+/* Keys in memcmp order between bounds (VRANGE). A bound is NULL for -/+,
+ * `incl` says [ or (. Calls cb until it returns non-zero or count reached
+ * (count < 0: unlimited). */
+void collection_range(const collection *c, const char *lo, size_t lolen, int lo_incl,
+                      const char *hi, size_t hilen, int hi_incl, long count,
+                      void (*cb)(void *ctx, const char *key, size_t klen), void *ctx);
+
+/* Up to n random live keys: distinct when `distinct`, else with repeats. */
+void collection_random(const collection *c, long n, int distinct,
+                       void (*cb)(void *ctx, const char *key, size_t klen), void *ctx);
+
+/* Graph introspection for VLINKS / VINFO (HNSW only; -1 otherwise). */
+int collection_max_level(const collection *c);
+
+/* ---------------------------------------------------------------- search */
+
+typedef struct engine_hit {
+    const char *key; /* valid while the search object lives */
+    size_t klen;
+    float dist;      /* metric distance, smaller is closer */
+    const char *attr;
+    size_t attrlen;
+} engine_hit;
+
+struct expr;
+
+typedef struct search_request {
+    const float *query;     /* spec.dim floats (already projected; normalised when the set is) */
+    size_t k;
+    uint32_t ef;            /* 0 = default */
+    int exact;              /* TRUTH: scan every visible row */
+    int has_max_dist;       /* EPSILON: keep only hits with dist <= max_dist */
+    float max_dist;
+    struct expr *filter;    /* compiled FILTER (owned by the search), or NULL */
+    int want_attrs;
+} search_request;
+
+/* Captures a snapshot of c and prepares a search (main thread). The search
+ * owns a copy of the query; it holds c and its segments until freed. */
+engine_search *engine_search_new(collection *c, const search_request *req);
+/* Runs it [worker, or inline]. */
+void engine_search_run(engine_search *s);
+/* Results, sorted by distance (after run). */
+size_t engine_search_hits(const engine_search *s, const engine_hit **hits);
+/* Estimated cost in distance computations, for the inline-or-worker choice. */
+double engine_search_cost(const engine_search *s);
+/* Frees it (main thread). */
+void engine_search_free(engine_search *s);
+
+/* ------------------------------------------------------------------ info */
+
+typedef struct engine_stats {
+    uint64_t collections;
+    uint64_t rows;
+    uint64_t segments;
+    uint64_t index_jobs_pending; /* segments with rows waiting to be indexed */
+    uint64_t rows_unindexed;
+    size_t memory;
+} engine_stats;
+
+void engine_get_stats(engine_stats *st);
+uint64_t engine_lsn(void);
+
+/* VDESCRIBE: per segment. */
+typedef struct segment_info {
+    uint64_t id;
+    const char *state; /* "growing" | "sealed" */
+    uint32_t rows, deleted, indexed;
+    size_t memory;
+} segment_info;
+
+int collection_segment_info(const collection *c, int i, segment_info *out);
+
+#endif

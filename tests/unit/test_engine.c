@@ -1,0 +1,373 @@
+/*
+ * test_engine.c -- unit tests of src/engine/: collections, segments, the
+ * primary-key map, MVCC snapshots, search (index + exact tail), filters,
+ * ranges and random picks. Without hooks the engine indexes inline, so the
+ * tests are deterministic; one test simulates a lagging index to exercise
+ * the exact scan of the unindexed tail. Seed printed; ENGINE_TEST_SEED
+ * replays.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/collection_impl.h"
+#include "engine/engine.h"
+#include "engine/expr.h"
+
+static uint64_t seed, rs;
+
+static double frand(void)
+{
+    rs ^= rs << 13;
+    rs ^= rs >> 7;
+    rs ^= rs << 17;
+    return (double)(rs >> 11) / 9007199254740992.0 * 2 - 1;
+}
+
+static collection *vset(uint32_t dim, vset_quant q)
+{
+    collection_spec sp;
+    memset(&sp, 0, sizeof(sp));
+    sp.dim = dim;
+    sp.elem = INDEX_ELEM_F32;
+    sp.metric = INDEX_METRIC_IP;
+    sp.index_type = "HNSW";
+    sp.M = 16;
+    sp.efc = 100;
+    sp.quant = q;
+    sp.normalize = 1;
+    sp.from_vadd = 1;
+    char err[256];
+    collection *c = collection_new(&sp, err, sizeof(err));
+    assert_non_null(c);
+    return c;
+}
+
+static void key_of(int i, char *buf)
+{
+    sprintf(buf, "e%06d", i);
+}
+
+static size_t search(collection *c, const float *q, size_t k, int exact, const char *filter,
+                     char keys[][16], float *dists, engine_search **keep)
+{
+    search_request r;
+    memset(&r, 0, sizeof(r));
+    r.query = q;
+    r.k = k;
+    r.ef = 200;
+    r.exact = exact;
+    if (filter) {
+        char err[256];
+        r.filter = expr_compile(filter, strlen(filter), err, sizeof(err));
+        assert_non_null(r.filter);
+    }
+    engine_search *s = engine_search_new(c, &r);
+    if (keep) {
+        *keep = s;
+        return 0;
+    }
+    engine_search_run(s);
+    const engine_hit *h;
+    size_t n = engine_search_hits(s, &h);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(keys[i], 16, "%.*s", (int)h[i].klen, h[i].key);
+        if (dists) dists[i] = h[i].dist;
+    }
+    engine_search_free(s);
+    return n;
+}
+
+static void test_upsert_delete_counts(void **state)
+{
+    (void)state;
+    collection *c = vset(4, VSET_NOQUANT);
+    float v[4] = {1, 0, 0, 0};
+    assert_int_equal(collection_upsert(c, "a", 1, v, NULL, 0, 0), 1);
+    assert_int_equal(collection_upsert(c, "b", 1, v, "{\"x\":1}", 7, 1), 1);
+    assert_int_equal(collection_rows(c), 2);
+    assert_int_equal(collection_attr_count(c), 1);
+    v[1] = 3;
+    assert_int_equal(collection_upsert(c, "a", 1, v, NULL, 0, 0), 0); /* update */
+    assert_int_equal(collection_rows(c), 2);
+    float got[4], norm;
+    assert_true(collection_get_vector(c, "a", 1, got, &norm));
+    assert_float_equal(norm, sqrtf(10), 1e-5);
+    assert_float_equal(got[1] * norm, 3, 1e-5);
+    /* update without attr keeps the attribute; an empty one removes it */
+    v[2] = 1;
+    assert_int_equal(collection_upsert(c, "b", 1, v, NULL, 0, 0), 0);
+    const char *a;
+    size_t al;
+    assert_true(collection_get_attr(c, "b", 1, &a, &al));
+    assert_memory_equal(a, "{\"x\":1}", 7);
+    assert_int_equal(collection_set_attr(c, "b", 1, "", 0), 1);
+    assert_true(collection_get_attr(c, "b", 1, &a, &al));
+    assert_null(a);
+    assert_int_equal(collection_attr_count(c), 0);
+    assert_int_equal(collection_set_attr(c, "zz", 2, "{}", 2), 0);
+    assert_int_equal(collection_delete(c, "a", 1), 1);
+    assert_int_equal(collection_delete(c, "a", 1), 0);
+    assert_int_equal(collection_rows(c), 1);
+    assert_false(collection_has(c, "a", 1));
+    assert_true(collection_has(c, "b", 1));
+    collection_unref(c);
+}
+
+static void test_search_matches_bruteforce(void **state)
+{
+    (void)state;
+    uint32_t saved = engine_segment_max_rows;
+    engine_segment_max_rows = 2048; /* 1024 + 2048 + 2048 ...: several segments */
+    const int N = 6000, D = 16;
+    collection *c = vset(D, VSET_NOQUANT);
+    float *data = malloc(sizeof(float) * N * D);
+    char key[16];
+    for (int i = 0; i < N; i++) {
+        for (int d = 0; d < D; d++) data[i * D + d] = (float)frand();
+        key_of(i, key);
+        collection_upsert(c, key, strlen(key), data + i * D, NULL, 0, 0);
+    }
+    assert_true(collection_segment_count(c) >= 3);
+    int hits = 0, total = 0;
+    for (int qi = 0; qi < 50; qi++) {
+        float q[16];
+        double ss = 0;
+        for (int d = 0; d < D; d++) {
+            q[d] = (float)frand();
+            ss += (double)q[d] * q[d];
+        }
+        for (int d = 0; d < D; d++) q[d] /= (float)sqrt(ss);
+        char exact[10][16], approx[10][16];
+        float dx[10];
+        size_t ne = search(c, q, 10, 1, NULL, exact, dx, NULL);
+        size_t na = search(c, q, 10, 0, NULL, approx, NULL, NULL);
+        assert_int_equal(ne, 10);
+        assert_int_equal(na, 10);
+        for (int i = 1; i < 10; i++) assert_true(dx[i - 1] <= dx[i]);
+        /* exact results equal a brute force over the data */
+        int best = -1;
+        double bestd = 1e9;
+        for (int i = 0; i < N; i++) {
+            double dot = 0, n2 = 0;
+            for (int d = 0; d < D; d++) {
+                dot += (double)q[d] * data[i * D + d];
+                n2 += (double)data[i * D + d] * data[i * D + d];
+            }
+            double dist = -dot / sqrt(n2);
+            if (dist < bestd) {
+                bestd = dist;
+                best = i;
+            }
+        }
+        key_of(best, key);
+        assert_string_equal(exact[0], key);
+        for (int i = 0; i < 10; i++)
+            for (int j = 0; j < 10; j++)
+                if (!strcmp(exact[i], approx[j])) hits++;
+        total += 10;
+    }
+    printf("engine recall@10 over %d segments: %.3f\n", collection_segment_count(c),
+           (double)hits / total);
+    assert_true((double)hits / total >= 0.95);
+    free(data);
+    collection_unref(c);
+    engine_segment_max_rows = saved;
+}
+
+static void test_snapshot_isolation(void **state)
+{
+    (void)state;
+    collection *c = vset(2, VSET_NOQUANT);
+    float a[2] = {1, 0}, b[2] = {0, 1}, q[2] = {1, 0};
+    collection_upsert(c, "x", 1, a, NULL, 0, 0);
+    collection_upsert(c, "y", 1, b, NULL, 0, 0);
+    engine_search *old;
+    search(c, q, 10, 0, NULL, NULL, NULL, &old);
+    /* after the snapshot: x moves away, y is deleted, z appears */
+    collection_upsert(c, "x", 1, b, NULL, 0, 0);
+    collection_delete(c, "y", 1);
+    collection_upsert(c, "z", 1, a, NULL, 0, 0);
+    engine_search_run(old);
+    const engine_hit *h;
+    size_t n = engine_search_hits(old, &h);
+    assert_int_equal(n, 2); /* the old x and y, never the new x or z */
+    assert_memory_equal(h[0].key, "x", 1);
+    assert_float_equal(h[0].dist, -1, 1e-6);
+    assert_memory_equal(h[1].key, "y", 1);
+    engine_search_free(old);
+    char keys[10][16];
+    float d[10];
+    n = search(c, q, 10, 0, NULL, keys, d, NULL);
+    assert_int_equal(n, 2);
+    assert_string_equal(keys[0], "z");
+    assert_string_equal(keys[1], "x");
+    assert_float_equal(d[1], 0, 1e-6);
+    collection_unref(c);
+}
+
+static void test_unindexed_tail(void **state)
+{
+    (void)state;
+    collection *c = vset(8, VSET_Q8);
+    char key[16];
+    float v[8];
+    for (int i = 0; i < 300; i++) {
+        for (int d = 0; d < 8; d++) v[d] = (float)frand();
+        key_of(i, key);
+        collection_upsert(c, key, strlen(key), v, NULL, 0, 0);
+    }
+    /* Pretend the index lags: only 100 rows indexed. The search must still
+     * find a row of the tail exactly. */
+    segment *s = c->segs[0];
+    atomic_store(&s->indexed, 100);
+    float target[8];
+    assert_true(collection_get_vector(c, "e000250", 7, target, NULL));
+    char keys[1][16];
+    float d[1];
+    assert_int_equal(search(c, target, 1, 0, NULL, keys, d, NULL), 1);
+    assert_string_equal(keys[0], "e000250");
+    assert_float_equal(d[0], -1, 1e-4);
+    atomic_store(&s->indexed, 300);
+    collection_unref(c);
+}
+
+static void test_filter(void **state)
+{
+    (void)state;
+    collection *c = vset(4, VSET_NOQUANT);
+    char key[16], attr[64];
+    float v[4];
+    for (int i = 0; i < 1000; i++) {
+        for (int d = 0; d < 4; d++) v[d] = (float)frand();
+        key_of(i, key);
+        int al = sprintf(attr, "{\"n\":%d,\"even\":%d}", i, i % 2 == 0);
+        /* every 10th element has no attribute: never matches */
+        collection_upsert(c, key, strlen(key), v, i % 10 == 9 ? NULL : attr,
+                          i % 10 == 9 ? 0 : (size_t)al, 1);
+    }
+    float q[4] = {1, 0, 0, 0};
+    char keys[50][16];
+    size_t n = search(c, q, 50, 0, ".n < 20 and .even", keys, NULL, NULL);
+    assert_int_equal(n, 10); /* 0,2,...,18 */
+    for (size_t i = 0; i < n; i++) {
+        int k = atoi(keys[i] + 1);
+        assert_true(k < 20 && k % 2 == 0);
+    }
+    /* selective filter still returns a full top-k */
+    n = search(c, q, 5, 0, ".n >= 990", keys, NULL, NULL);
+    assert_int_equal(n, 5);
+    collection_unref(c);
+}
+
+static void range_cb(void *ctx, const char *key, size_t klen)
+{
+    char *out = ctx;
+    strncat(out, key, klen);
+    strcat(out, ",");
+}
+
+static void test_range_random(void **state)
+{
+    (void)state;
+    collection *c = vset(2, VSET_BIN);
+    float v[2] = {1, 1};
+    const char *names[] = {"b", "a", "c", "ab", "d"};
+    for (int i = 0; i < 5; i++) collection_upsert(c, names[i], strlen(names[i]), v, NULL, 0, 0);
+    char out[128] = "";
+    collection_range(c, NULL, 0, 1, NULL, 0, 1, -1, range_cb, out);
+    assert_string_equal(out, "a,ab,b,c,d,");
+    out[0] = '\0';
+    collection_range(c, "a", 1, 0, "c", 1, 1, -1, range_cb, out);
+    assert_string_equal(out, "ab,b,c,");
+    out[0] = '\0';
+    collection_range(c, "a", 1, 1, NULL, 0, 1, 2, range_cb, out);
+    assert_string_equal(out, "a,ab,");
+    out[0] = '\0';
+    collection_random(c, 10, 1, range_cb, out);
+    assert_int_equal(strlen(out), strlen("a,ab,b,c,d,")); /* all five, once */
+    out[0] = '\0';
+    collection_random(c, 7, 0, range_cb, out);
+    int commas = 0;
+    for (char *p = out; *p; p++) commas += *p == ',';
+    assert_int_equal(commas, 7);
+    collection_unref(c);
+}
+
+static void scan_cb(void *ctx, const char *key, size_t klen, collection *c)
+{
+    int *seen = ctx;
+    (void)c;
+    if (klen == 2 && !memcmp(key, "k2", 2))
+        seen[100]++;
+    else {
+        char buf[16];
+        snprintf(buf, sizeof(buf), "%.*s", (int)klen, key); /* keys are not NUL-terminated */
+        seen[atoi(buf + 3)]++;
+    }
+}
+
+static void test_keyspace(void **state)
+{
+    (void)state;
+    collection *c = vset(2, VSET_NOQUANT);
+    db_add("k1", 2, c);
+    assert_ptr_equal(db_lookup("k1", 2), c);
+    assert_int_equal(db_size(), 1);
+    assert_int_equal(db_rename("k1", 2, "k2", 2), 0);
+    assert_null(db_lookup("k1", 2));
+    assert_ptr_equal(db_lookup("k2", 2), c);
+    assert_int_equal(db_rename("nope", 4, "k3", 2), -1);
+    collection *d = vset(2, VSET_NOQUANT);
+    db_add("k3", 2, d);
+    /* rename over an existing key replaces it */
+    assert_int_equal(db_rename("k3", 2, "k2", 2), 0);
+    assert_ptr_equal(db_lookup("k2", 2), d);
+    assert_int_equal(db_size(), 1);
+    for (int i = 0; i < 100; i++) {
+        char k[16];
+        int n = sprintf(k, "key%d", i);
+        db_add(k, (size_t)n, vset(2, VSET_NOQUANT));
+    }
+    /* a full SCAN returns every key at least once */
+    int seen[101] = {0};
+    uint64_t cur = 0;
+    do {
+        cur = db_scan(cur, 7, scan_cb, seen);
+    } while (cur);
+    for (int i = 0; i < 100; i++) assert_true(seen[i] >= 1);
+    assert_int_equal(seen[100], 1); /* k2 */
+    assert_int_equal(db_delete("k2", 2), 1);
+    assert_int_equal(db_delete("k2", 2), 0);
+    db_flush();
+    assert_int_equal(db_size(), 0);
+}
+
+int main(void)
+{
+    const char *env = getenv("ENGINE_TEST_SEED");
+    seed = env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL);
+    rs = seed * 2654435761u + 1;
+    printf("test_engine seed %llu\n", (unsigned long long)seed);
+    engine_init(NULL);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_upsert_delete_counts),
+        cmocka_unit_test(test_search_matches_bruteforce),
+        cmocka_unit_test(test_snapshot_isolation),
+        cmocka_unit_test(test_unindexed_tail),
+        cmocka_unit_test(test_filter),
+        cmocka_unit_test(test_range_random),
+        cmocka_unit_test(test_keyspace),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    engine_shutdown();
+    return rc;
+}
