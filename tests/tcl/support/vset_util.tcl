@@ -291,3 +291,25 @@ proc vs_skip_test {name why} {
     incr ::vt::skipped
     vt_status skip $name
 }
+
+# vectis only: waits (up to `secs`) until every row of the collection is in
+# its segment's index (VDESCRIBE segments: rows / indexed), so that a search
+# exercises the index and not the exact scan of the not-yet-indexed tail.
+# Returns "indexed/rows" as last seen. No-op against Redis.
+proc vs_wait_indexed {key {secs 60}} {
+    if {$::vt::target ne "vectis"} { return "" }
+    set deadline [expr {[clock milliseconds] + int($secs * 1000 * $::vt::slow)}]
+    while 1 {
+        set d [r vdescribe $key]
+        set rows 0
+        set indexed 0
+        foreach seg [dict get $d segments] {
+            incr rows [expr {[dict get $seg rows]}]
+            incr indexed [expr {[dict get $seg indexed]}]
+        }
+        if {$indexed >= $rows || [clock milliseconds] > $deadline} {
+            return "$indexed/$rows"
+        }
+        vt_sleep 50
+    }
+}

@@ -72,6 +72,9 @@ proc cc_writer_next {w} {
         set st(live) [lreplace $live $i $i]
         set ::cc_remsent($e) [cc_tick]
         unset -nocomplain ::cc_confirmed($e)
+        # Readers hunt for recently removed elements by their exact vector.
+        lappend ::cc(recent_rem) $e
+        if {[llength $::cc(recent_rem)] > 50} { set ::cc(recent_rem) [lrange $::cc(recent_rem) end-49 end] }
         set st(op) [list rem $e]
         $c VREM $::cc(key) $e
     } elseif {$r < 0.9} {
@@ -149,12 +152,25 @@ proc cc_reader_next {rd} {
         return
     }
     set q [cc_vec]
-    set kind [expr {int(rand() * 4)}]
+    set kind [expr {int(rand() * 6)}]
+    if {$kind >= 4} {
+        # Hunt: the exact vector of an element whose VREM was sent recently
+        # (maybe still in flight), so the removal race is exercised.
+        if {[llength $::cc(recent_rem)] == 0} {
+            set kind 0
+        } else {
+            set e [lindex $::cc(recent_rem) [expr {int(rand() * [llength $::cc(recent_rem)])}]]
+            set q $::cc_vec($e)
+            if {[info exists ::cc_removed($e)]} { incr ::cc(hunts) }
+        }
+    }
     switch -- $kind {
         0 { set args [list FP32 [vs_f32 $q] COUNT 10 WITHSCORES]; set full 1 }
         1 { set args [list VALUES $::cc(dim) {*}$q COUNT 10 WITHSCORES EF 50]; set full 1 }
         2 { set args [list ELE p[expr {int(rand() * $::cc(preload))}] COUNT 10 WITHSCORES]; set full 1 }
         3 { set args [list FP32 [vs_f32 $q] COUNT 10 WITHSCORES FILTER {.v >= 0}]; set full 0 }
+        4 { set args [list FP32 [vs_f32 $q] COUNT 5 WITHSCORES]; set full 0 }
+        5 { set args [list FP32 [vs_f32 $q] COUNT 5 WITHSCORES TRUTH]; set full 0 }
     }
     set st(op) [list vsim $full $args]
     $c VSIM $::cc(key) {*}$args
@@ -274,7 +290,8 @@ proc cc_run {} {
 
 start_server {tags {vset concurrency}} {
     test "Concurrency: 4 writers (VADD/VREM/VSETATTR) and 4 VSIM readers for $::cc(seconds) s" {
-        array set ::cc {tick 0 violations 0 vmsgs {} ops 0 reads 0 probes 0 adds_sent 0 rems_done 0}
+        array set ::cc {tick 0 violations 0 vmsgs {} ops 0 reads 0 probes 0 adds_sent 0 rems_done 0
+            recent_rem {} hunts 0}
         array unset ::cc_vec; array unset ::cc_addsent; array unset ::cc_remsent
         array unset ::cc_removed; array unset ::cc_confirmed; array unset ::cc_unstable
         array unset ::cc_attr
@@ -293,13 +310,15 @@ start_server {tags {vset concurrency}} {
         cc_run
         set live_total 0
         for {set w 0} {$w < 4} {incr w} { incr live_total [llength [set ::cc_w${w}(live)]] }
-        puts [format "    %d s: %d writes, %d reads (%d read-your-writes probes), %d live writer elements" \
-                  $::cc(seconds) $::cc(ops) $::cc(reads) $::cc(probes) $live_total]
+        puts [format "    %d s: %d writes, %d reads (%d read-your-writes probes, %d searches for\
+                      the exact vector of an element already removed), %d live writer elements" \
+                  $::cc(seconds) $::cc(ops) $::cc(reads) $::cc(probes) $::cc(hunts) $live_total]
         if {$::cc(violations)} {
             fail "$::cc(violations) violation(s):\n[join $::cc(vmsgs) \n]"
         }
         assert_morethan $::cc(ops) 100
         assert_morethan $::cc(reads) 100
+        assert_morethan $::cc(hunts) 10
     }
 
     test {Concurrency: after the run VCARD, VISMEMBER, VGETATTR and a TRUTH scan match the model} {

@@ -33,13 +33,16 @@ proc scan_all {args} {
 }
 
 start_server {tags {vset keyspace}} {
-    test {TYPE vectorset (simple string), none for a missing key; OBJECT ENCODING raw} {
+    test {TYPE vectorset (simple string), none for a missing key} {
         r flushall
         mkset v1
         assert_equal vectorset [r type v1]
         assert_equal + [r last_type]
         assert_equal none [r type nokey]
         assert_equal {simple vectorset} [vs_typed [vs_resp3] TYPE v1]
+    }
+
+    test {OBJECT ENCODING of a vector set is raw} {
         assert_equal raw [r object encoding v1]
     }
 
@@ -89,11 +92,11 @@ start_server {tags {vset keyspace}} {
     test {KEYS with patterns lists vector sets} {
         r flushall
         foreach k {vec:1 vec:2 vec:10 other "sp ace" "star*"} { mkset $k 1 }
-        assert_equal {other {sp ace} {star*} vec:1 vec:10 vec:2} [lsort [r keys *]]
+        assert_equal [list other "sp ace" "star*" vec:1 vec:10 vec:2] [lsort [r keys *]]
         assert_equal {vec:1 vec:10 vec:2} [lsort [r keys vec:*]]
         assert_equal {vec:1 vec:2} [lsort [r keys vec:?]]
         assert_equal {vec:1 vec:2} [lsort [r keys {vec:[12]}]]
-        assert_equal {star*} [r keys {star\*}]
+        assert_equal [list "star*"] [r keys {star\*}]
         assert_equal {} [r keys nomatch*]
         assert_equal * [r last_type]
     }
@@ -202,6 +205,7 @@ start_server {tags {vset keyspace}} {
     }
 
     test {FLUSHALL and FLUSHDB, plain, SYNC and ASYNC, remove every vector set} {
+        r flushall
         foreach cmd {{flushall} {flushall async} {flushall sync} {flushdb} {flushdb async}
             {flushdb sync} {FLUSHALL ASYNC}} {
             mkset a

@@ -118,6 +118,12 @@ start_server {tags {vset recall}} {
         test "Recall: VSIM recall@10 >= 0.95 against TRUTH, $quant" {
             rc_load $key $quant
             assert_equal $::rc(n) [r vcard $key]
+            # vectis: let the index catch up so VSIM searches the graph.
+            set t0 [clock milliseconds]
+            set st [vs_wait_indexed $key]
+            if {$st ne ""} {
+                puts "    $key: $st rows indexed after [expr {[clock milliseconds] - $t0}] ms"
+            }
             set t0 [clock milliseconds]
             set approx [rc_query_all $key]
             set t1 [clock milliseconds]

@@ -322,8 +322,8 @@ start_server {tags {vset small}} {
         r flushall
         r vadd k VALUES 3 1 0 0 a SETATTR {{"x":1}}
         r vadd k VALUES 3 0 1 0 b
-        set fields {quant-type hnsw-m vector-dim projection-input-dim size max-level
-            attributes-count vset-uid hnsw-max-node-uid}
+        set fields [list quant-type hnsw-m vector-dim projection-input-dim size max-level \
+                        attributes-count vset-uid hnsw-max-node-uid]
         set c [redis_client]
         set t [vs_typed $c VINFO k]
         assert_equal array [vs_type $t]
@@ -406,8 +406,9 @@ start_server {tags {vset small}} {
         }
         assert_equal 0 [r exists nokey]
         assert_equal 0 [r vismember k nosuch]
-        assert_equal 1 [r vsetattr k a "{{not json"]
-        assert_equal "{{not json" [r vgetattr k a]
+        set bad "\x7b\x7bnot json"
+        assert_equal 1 [r vsetattr k a $bad]
+        assert_equal $bad [r vgetattr k a]
         assert_equal 1 [r vsetattr k a "bin\x00ary\r\n"]
         assert_equal "bin\x00ary\r\n" [r vgetattr k a]
     }

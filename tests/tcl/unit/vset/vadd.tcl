@@ -214,10 +214,15 @@ start_server {tags {vset vadd}} {
         assert_error_exact {ERR invalid EF} {r vadd k VALUES 2 1 0 a EF abc}
         assert_equal 0 [r exists k]
         assert_equal 1 [r vadd m4 VALUES 2 1 0 a M 4]
-        assert_equal 1 [r vadd m4096 VALUES 2 1 0 a M 4096]
-        assert_equal 4096 [vinfo_field m4096 hnsw-m]
         assert_equal 1 [r vadd e1 VALUES 2 1 0 a EF 1]
         assert_equal 1 [r vadd e1 VALUES 2 0 1 b EF 1000000]
+    }
+
+    test {VADD M 4096 (the upper bound) is accepted} {
+        assert_equal 1 [r vadd m4096 VALUES 2 1 0 a M 4096]
+        assert_equal 4096 [vinfo_field m4096 hnsw-m]
+        assert_equal 1 [r vadd m4096 VALUES 2 0 1 b M 4096]
+        assert_equal {a b} [r vsim m4096 VALUES 2 1 0.1]
     }
 
     test {VADD: unknown option or an option without its value after the element} {

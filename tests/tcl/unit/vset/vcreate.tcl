@@ -34,7 +34,8 @@ start_server {tags {vset vcreate vectis-only}} {
     }
 
     test {VCREATE argument errors name the argument} {
-        assert_error_nocase {ERR*DIM*} {r vcreate x}
+        assert_error_nocase {ERR*} {r vcreate x}
+        assert_error_nocase {ERR*DIM*} {r vcreate x METRIC L2}
         assert_error_nocase {ERR*DIM*} {r vcreate x DIM 0}
         assert_error_nocase {ERR*DIM*} {r vcreate x DIM -3}
         assert_error_nocase {ERR*DIM*} {r vcreate x DIM abc}
@@ -55,7 +56,7 @@ start_server {tags {vset vcreate vectis-only}} {
                 assert_equal OK [r vcreate m[incr i] DIM 8 METRIC $metric TYPE $type INDEX HNSW M 8 EFC 50]
             }
         }
-        assert_equal OK [r vcreate bin1 DIM 64 TYPE BINARY INDEX FLAT]
+        assert_equal OK [r vcreate bin1 DIM 64 TYPE BINARY METRIC HAMMING INDEX FLAT]
         assert_equal OK [r vcreate flat1 DIM 8 INDEX FLAT]
         assert_equal OK [r vcreate hnsw1 DIM 8 INDEX HNSW]
     }
@@ -70,8 +71,8 @@ start_server {tags {vset vcreate vectis-only}} {
         assert_equal 3 [dict get $d dim]
         assert_equal L2 [string toupper [dict get $d metric]]
         assert_equal 0 [dict get $d rows]
-        assert_match -nocase *HNSW* [dict get $d index]
-        assert_match -nocase *FLOAT32* [dict get $d type]
+        assert {[string match -nocase *HNSW* [dict get $d index]]} "index [dict get $d index]"
+        assert {[string toupper [dict get $d type]] in {FLOAT32 F32}} "type [dict get $d type]"
         r vadd d1 VALUES 3 1 2 3 a
         r vadd d1 VALUES 3 3 2 1 b
         assert_equal 2 [dict get [describe d1] rows]
