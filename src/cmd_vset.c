@@ -406,7 +406,9 @@ void cmd_vsim(client *c, int argc, char **argv, size_t *lens)
         reply_errorf(c, "ERR Vector dimension mismatch - got %u but set has %u", qdim, sp->dim);
         goto fail;
     }
-    if (sp->normalize) {
+    if (sp->normalize && sp->quant == VSET_BIN) {
+        collection_binarize(coll, q, q);
+    } else if (sp->normalize) {
         double ss = 0;
         for (uint32_t k = 0; k < qdim; k++) ss += (double)q[k] * q[k];
         if (ss > 0) {
@@ -519,8 +521,14 @@ void cmd_vemb(client *c, int argc, char **argv, size_t *lens)
     }
     if (!raw) {
         resp_add_array(&c->out, sp->dim);
-        for (uint32_t k = 0; k < sp->dim; k++)
-            resp_add_double(&c->out, sp->normalize ? (double)v[k] * norm : (double)v[k]);
+        for (uint32_t k = 0; k < sp->dim; k++) {
+            double x = v[k];
+            if (sp->normalize && sp->quant == VSET_BIN)
+                x = v[k] > 0 ? 1.0 : -1.0; /* BIN keeps signs only */
+            else if (sp->normalize)
+                x = (double)v[k] * norm;
+            resp_add_double(&c->out, x);
+        }
         xfree(v);
         return;
     }

@@ -429,6 +429,12 @@ void collection_decode_vector(const collection *c, const void *in, float *out)
     }
 }
 
+void collection_binarize(const collection *c, const float *in, float *out)
+{
+    float v = 1.0f / sqrtf((float)c->spec.dim);
+    for (uint32_t i = 0; i < c->spec.dim; i++) out[i] = in[i] > 0 ? v : -v;
+}
+
 void collection_encode_query(const collection *c, const float *vec, void *out)
 {
     encode_vector(c, vec, out);
@@ -501,7 +507,15 @@ int collection_upsert(collection *c, const char *key, size_t klen, const float *
 {
     float norm = 1.0f;
     float *unit = NULL;
-    if (c->spec.normalize) {
+    if (c->spec.normalize && c->spec.quant == VSET_BIN) {
+        /* A BIN set keeps only signs, as Redis: the element becomes the
+         * +-1 vector (its norm sqrt(dim)), so VEMB gives the signs and a
+         * score is 1 - hamming / dim. */
+        unit = xmalloc(sizeof(float) * c->spec.dim);
+        collection_binarize(c, vec, unit);
+        norm = sqrtf((float)c->spec.dim);
+        vec = unit;
+    } else if (c->spec.normalize) {
         double ss = 0;
         for (uint32_t i = 0; i < c->spec.dim; i++) ss += (double)vec[i] * vec[i];
         norm = (float)sqrt(ss);

@@ -112,6 +112,10 @@ int collection_segment_count(const collection *c);
  * collection from a fixed seed; applies it to `in` (proj_in_dim floats). */
 void collection_project(const collection *c, const float *in, float *out);
 
+/* BIN sets: the unit vector of the signs of `in` (spec.dim floats), the
+ * form a BIN set stores and searches with. */
+void collection_binarize(const collection *c, const float *in, float *out);
+
 /* ---------------------------------------------------------------- writes */
 
 /* Inserts or updates the row of `key`. vec has spec.dim floats (already
