@@ -63,9 +63,10 @@ start_server {tags {vset vrange}} {
         foreach e [list "b" "a\x00" "ab" "\xff" "B" "a" "a\xff" "a\x00\x00"] {
             r vadd b VALUES 2 1 0 $e
         }
-        set exp [list "B" "a" "a\x00" "a\x00\x00" "a\xff" "ab" "b" "\xff"]
+        set exp [list "B" "a" "a\x00" "a\x00\x00" "ab" "a\xff" "b" "\xff"]
         assert_equal $exp [r vrange b - +]
-        assert_equal [list "a\x00" "a\x00\x00" "a\xff"] [r vrange b "(a" "(ab"]
+        assert_equal [list "a\x00" "a\x00\x00"] [r vrange b "(a" "(ab"]
+        assert_equal [list "ab" "a\xff"] [r vrange b "(a\x00\x00" "\[a\xff"]
     }
 
     test {VRANGE on a missing key: empty array (RESP2 and RESP3)} {

@@ -122,8 +122,10 @@ start_server {tags {vset filter}} {
             assert_error {ERR syntax error in FILTER expression near: *} \
                 {r vsim mv VALUES 2 1 0 FILTER $bad}
         }
-        # Errors are reported whatever option order.
-        assert_error {ERR syntax error in FILTER expression*} {r vsim mv FILTER {.x >} VALUES 2 1 0}
+        # The vector must come first: FILTER there is an unknown format word.
+        assert_error_exact {ERR invalid vector specification} {r vsim mv FILTER {.x >} VALUES 2 1 0}
+        # Options after the vector in any order.
+        assert_error {ERR syntax error in FILTER expression*} {r vsim mv VALUES 2 1 0 FILTER {.x >} COUNT 3}
     }
 
     test {FILTER on a missing key: empty array, even with a bad expression} {
