@@ -425,4 +425,20 @@ start_server {tags {vset vadd}} {
             assert_equal {1 1 1} [lrange $e 3 5] "key positions of $name"
         }
     }
+
+    # Section 0: COMMAND DOCS carries summary, since and arguments; VISMEMBER
+    # is from 8.2, VRANGE from 8.4, the rest from 8.0.
+    test {COMMAND DOCS of the vector-set commands: summary, since, arguments} {
+        foreach {name since} {vadd 8.0.0 vrem 8.0.0 vsim 8.0.0 vdim 8.0.0 vcard 8.0.0 vemb 8.0.0
+                              vlinks 8.0.0 vinfo 8.0.0 vsetattr 8.0.0 vgetattr 8.0.0
+                              vrandmember 8.0.0 vismember 8.2.0 vrange 8.4.0} {
+            set reply [r command docs $name]
+            assert_equal 2 [llength $reply] "COMMAND DOCS $name: $reply"
+            assert_equal $name [string tolower [lindex $reply 0]]
+            set d [lindex $reply 1]
+            assert {[string length [dict get $d summary]] > 10} "summary of $name"
+            assert_equal $since [dict get $d since] "since of $name"
+            assert {[dict exists $d arguments] && [llength [dict get $d arguments]] >= 1} "arguments of $name"
+        }
+    }
 }
