@@ -741,8 +741,11 @@ static int op_in(const attrs_value *a, const attrs_value *b)
     return 0;
 }
 
-/* The binary operators. x and y are never modified. */
-static inline double binop(unsigned op, const attrs_value *x, const attrs_value *y)
+/* The binary operators. x and y are never modified. Always inlined: the
+ * two call sites (fused and stack forms) each get their own jump table,
+ * which measured ~25% faster than one shared out-of-line copy. */
+static inline __attribute__((always_inline)) double binop(unsigned op, const attrs_value *x,
+                                                          const attrs_value *y)
 {
     switch (op) {
     case OP_POW:

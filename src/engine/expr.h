@@ -8,6 +8,15 @@
  *                        (VECTORSETS.md section 5): `.field` selectors,
  *                        numbers, '..' / ".." strings, [tuples], null,
  *                        ( ) ! not ** * / % + - > >= < <= == != in and && or ||.
+ *                        Tokenizing and operator-count validation follow
+ *                        Redis 8 exactly (see the top of expr.c for the
+ *                        quirks kept: `1e-5` and `(.x == null)` are errors,
+ *                        `1 2 +` is accepted). One deliberate difference
+ *                        from VECTORSETS.md: backslash escapes in string
+ *                        literals ARE decoded (\" \' \\ \n \t \uXXXX ...,
+ *                        as attribute strings are), so `.s == "a\"b"`
+ *                        matches the attribute value a"b, as newer upstream
+ *                        Redis tests expect.
  *   EXPR_DIALECT_MILVUS  reserved for the Milvus grammar (bare field names,
  *                        json["a"], like, is null, array_contains, ...);
  *                        not implemented yet: expr_compile_ex fails with the
