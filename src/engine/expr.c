@@ -25,7 +25,8 @@
  *   - anything else is an error at that character.
  * Errors found while tokenizing carry the position where the lexer stopped;
  * errors found by the compiler report position 0 (the whole expression),
- * exactly what Redis prints.
+ * and so does a tokenizer error at the very end of the input (Redis's VSIM
+ * resets such a position to 0): exactly what Redis prints.
  *
  * Compiler: Dijkstra's shunting-yard with Redis's precedence table and its
  * validation, which only counts operands (a binary operator needs two
@@ -655,6 +656,11 @@ expr *expr_compile_ex(const char *src, size_t len, expr_dialect dialect, char *e
         e = pack(&cs);
     }
     if (e == NULL) {
+        /* Redis's VSIM prints the whole expression when the error position
+         * is at or past the end of the argument (`.x == true`, an
+         * unterminated string). len, not n: with a NUL inside, a position
+         * at the NUL gives an empty tail there too. */
+        if (pos >= len) pos = 0;
         set_tail(src, n, pos, err, errlen);
         if (errpos) *errpos = pos;
     }

@@ -34,11 +34,13 @@
  * so the command layer replies exactly
  *     "-ERR syntax error in FILTER expression near: <tail>".
  * The tail is the expression text from the byte where the tokenizer
- * stopped (for an unknown word such as `AND` or `true`, Redis has already
- * consumed the word, so the tail starts right after it; for an unterminated
- * string it is empty), or the whole expression for errors found after
- * tokenizing (operator without operands, unbalanced parentheses, two values
- * in a row, nesting/stack limits). CR and LF in the tail are replaced by
+ * stopped (for an unknown word such as `AND`, Redis has already consumed the
+ * word, so `.a AND .b` gives " .b"; a bad number such as `1e-5` gives "-5"),
+ * or the whole expression when that position is the end of the input
+ * (`.x == true`, an unterminated string: Redis resets the position to 0)
+ * and for errors found after tokenizing (operator without operands,
+ * unbalanced parentheses, two values in a row, the stack limit). CR and LF
+ * in the tail are replaced by
  * spaces (as Redis does in error replies); the expression ends at its first
  * NUL byte (as in Redis, which handles it as a C string). The tail is
  * truncated to errlen - 1 bytes: pass errlen >= len + 1 to get it whole.

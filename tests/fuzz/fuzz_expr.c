@@ -16,7 +16,8 @@
  *      .num 0; attrs_memory is 0 exactly for unusable records.
  *   2. Compile errors: errpos lies within the expression (up to its first
  *      NUL) and the tail is exactly the source from errpos with CR/LF as
- *      spaces; a truncated err buffer holds a prefix of it.
+ *      spaces, never empty for a non-empty source without NUL; a
+ *      truncated err buffer holds a prefix of it.
  *   3. Evaluation: returns 0 or 1, the same every time; 0 without
  *      attributes and for unusable records.
  *   4. Structure: when expr compiles, "( " expr " )" and
@@ -120,6 +121,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (e == NULL) {
         check_tail(src, n, pos, err);
+        /* An error at the end of the input reports the whole expression,
+         * so without a NUL byte the tail is never empty unless src is. */
+        if (n == elen) CHECK(pos < n || n == 0);
         CHECK(strncmp(small, err, sizeof(small) - 1) == 0);
     } else {
         int r = expr_eval(e, a);

@@ -280,20 +280,21 @@ static const row rows[] = {
     {ESC, ".dq == \"ab\"", NOMATCH, NULL},
     {ESC, ".nl == \"l1nl2\"", NOMATCH, NULL},
     /* ------------------------------------------------------ errors */
-    /* Unknown words: the tail starts after the word (Redis consumed it). */
+    /* Unknown words: the tail starts after the word (Redis consumed it);
+     * when that is the end of the input, the whole expression. */
     {NULL, ".x AND .y", ERR, " .y"},
     {NULL, ".x OR .y", ERR, " .y"},
     {NULL, "NOT .x", ERR, " .x"},
     {NULL, ".x IN [1]", ERR, " [1]"},
-    {NULL, "NULL", ERR, ""},
-    {NULL, ".ok == true", ERR, ""},
+    {NULL, "NULL", ERR, "NULL"},
+    {NULL, ".ok == true", ERR, ".ok == true"},
     {NULL, ".ok == false and .x", ERR, " and .x"},
-    {NULL, "true", ERR, ""},
-    {NULL, "a", ERR, ""},
+    {NULL, "true", ERR, "true"},
+    {NULL, "a", ERR, "a"},
     {NULL, "nulls == 1", ERR, " == 1"},
-    {NULL, "(.x == null)", ERR, ""}, /* "null)" is one run: not the literal */
-    {NULL, "index", ERR, ""},        /* `in` then "dex" */
-    {NULL, "orange", ERR, ""},
+    {NULL, "(.x == null)", ERR, "(.x == null)"}, /* "null)" is one run: not the literal */
+    {NULL, "index", ERR, "index"},               /* `in` then "dex" */
+    {NULL, "orange", ERR, "orange"},
     {NULL, ".x = 1", ERR, " 1"},
     {NULL, ".x => 1", ERR, " 1"},
     {NULL, ".x === 1", ERR, " 1"},
@@ -312,24 +313,24 @@ static const row rows[] = {
     /* Numbers strtod rejects: the tail starts after the number. */
     {NULL, "1.2.3 > 0", ERR, " > 0"},
     {NULL, "1e-5 > 0", ERR, "-5 > 0"},
-    {NULL, "1e", ERR, ""},
-    {NULL, "5ee2", ERR, ""},
+    {NULL, "1e", ERR, "1e"},
+    {NULL, "5ee2", ERR, "5ee2"},
     /* Strings and tuples. */
-    {NULL, ".x == 'abc", ERR, ""},
-    {NULL, ".x == \"abc", ERR, ""},
-    {NULL, ".x == \"abc\\\"", ERR, ""},
-    {NULL, ".x == \"abc\\", ERR, ""},
+    {NULL, ".x == 'abc", ERR, ".x == 'abc"},
+    {NULL, ".x == \"abc", ERR, ".x == \"abc"},
+    {NULL, ".x == \"abc\\\"", ERR, ".x == \"abc\\\""},
+    {NULL, ".x == \"abc\\", ERR, ".x == \"abc\\"},
     {NULL, ".x in [1, @]", ERR, "@]"},
     {NULL, ".x in [1 2]", ERR, "2]"},
-    {NULL, ".x in [1,", ERR, ""},
-    {NULL, ".x in [", ERR, ""},
+    {NULL, ".x in [1,", ERR, ".x in [1,"},
+    {NULL, ".x in [", ERR, ".x in ["},
     {NULL, ".x in [,]", ERR, ",]"},
     {NULL, ".x in [.y]", ERR, ".y]"},
     {NULL, ".x in [null]", ERR, "null]"},
     {NULL, ".x in [[1]]", ERR, "[1]]"},
     {NULL, ".x in [-]", ERR, "]"},
     {NULL, ".x in [1.2.3]", ERR, "]"},
-    {NULL, ".x in ['a]", ERR, ""},
+    {NULL, ".x in ['a]", ERR, ".x in ['a]"},
     /* Errors found after tokenizing: the whole expression. */
     {NULL, "-.x", ERR, "-.x"},
     {NULL, "- .x", ERR, "- .x"},
@@ -537,6 +538,17 @@ static void test_source_bytes(void **state)
     assert_null(e);
     assert_string_equal(err, ".x ==");
 
+    /* A tokenizer error at the NUL is not at the end of the argument, so
+     * Redis prints the (empty) text from there; at the real end it prints
+     * the whole expression. */
+    const char src3[] = ".x == 'abc\0def'";
+    e = expr_compile(src3, sizeof(src3) - 1, err, sizeof(err));
+    assert_null(e);
+    assert_string_equal(err, "");
+    e = expr_compile(src3, 10, err, sizeof(err));
+    assert_null(e);
+    assert_string_equal(err, ".x == 'abc");
+
     /* Not NUL-terminated: only len bytes are read. */
     e = expr_compile(".x == 1 and @", 7, err, sizeof(err));
     assert_non_null(e);
@@ -732,8 +744,10 @@ static void test_random_expressions(void **state)
             assert_int_equal(expr_eval(e, NULL), 0);
             expr_free(e);
         } else {
-            /* The tail is always a suffix of the source. */
+            /* The tail is always a non-empty suffix of the source (or the
+             * whole of an empty source). */
             assert_true(pos <= n);
+            assert_true(pos < n || n == 0);
             assert_int_equal(strlen(err), n - pos);
             for (size_t i = pos; i < n; i++) {
                 char c = src[i] == '\n' || src[i] == '\r' ? ' ' : src[i];
