@@ -36,7 +36,7 @@
 #include "workers.h"
 
 #define VSET_MAX_DIM 65536
-#define VSIM_INLINE_COST 2e6 /* multiply-adds below which a hand-off costs more */
+#define VSIM_INLINE_COST 5e5 /* multiply-adds (~50 us) below which a hand-off costs more */
 
 /* ------------------------------------------------------------- helpers */
 
