@@ -607,10 +607,13 @@ static expr *pack(const cstate *cs)
     return e;
 }
 
-/* Copies the error tail src[pos..n) into err, CR/LF turned into spaces. */
+/* Copies the error tail src[pos..n) into err the way a Redis error reply
+ * shows it: trailing CR/LF dropped, the others turned into spaces. */
 static void set_tail(const char *src, size_t n, size_t pos, char *err, size_t errlen)
 {
     if (err == NULL || errlen == 0) return;
+    while (n > pos && (src[n - 1] == '\r' || src[n - 1] == '\n'))
+        n--;
     size_t k = 0;
     for (size_t i = pos; i < n && k + 1 < errlen; i++) {
         char c = src[i];

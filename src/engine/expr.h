@@ -39,9 +39,9 @@
  * or the whole expression when that position is the end of the input
  * (`.x == true`, an unterminated string: Redis resets the position to 0)
  * and for errors found after tokenizing (operator without operands,
- * unbalanced parentheses, two values in a row, the stack limit). CR and LF
- * in the tail are replaced by
- * spaces (as Redis does in error replies); the expression ends at its first
+ * unbalanced parentheses, two values in a row, the stack limit). As in a
+ * Redis error reply, CR and LF at the end of the tail are dropped and the
+ * others become spaces; the expression ends at its first
  * NUL byte (as in Redis, which handles it as a C string). The tail is
  * truncated to errlen - 1 bytes: pass errlen >= len + 1 to get it whole.
  * err may be NULL. For the Milvus dialect err is a whole message.

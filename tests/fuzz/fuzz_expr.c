@@ -15,8 +15,8 @@
  *      .num equals attrs_str_to_num of its bytes; null and tuples have
  *      .num 0; attrs_memory is 0 exactly for unusable records.
  *   2. Compile errors: errpos lies within the expression (up to its first
- *      NUL) and the tail is exactly the source from errpos with CR/LF as
- *      spaces, never empty for a non-empty source without NUL; a
+ *      NUL) and the tail is exactly the source from errpos with trailing
+ *      CR/LF dropped and the others as spaces, never empty for a non-empty source without NUL; a
  *      truncated err buffer holds a prefix of it.
  *   3. Evaluation: returns 0 or 1, the same every time; 0 without
  *      attributes and for unusable records.
@@ -84,6 +84,8 @@ static void check_record(const attrs *a)
 static void check_tail(const char *src, size_t n, size_t pos, const char *err)
 {
     CHECK(pos <= n);
+    while (n > pos && (src[n - 1] == '\r' || src[n - 1] == '\n'))
+        n--;
     CHECK(strlen(err) == n - pos);
     for (size_t i = pos; i < n; i++) {
         char c = (src[i] == '\r' || src[i] == '\n') ? ' ' : src[i];
