@@ -319,13 +319,25 @@ void collection_ref(collection *c)
     c->refs++;
 }
 
-static void collection_destroy(collection *c)
+static void collection_free_job(void *arg)
 {
-    for (int i = 0; i < c->nseg; i++) segment_unref(c->segs[i]);
-    xfree(c->segs);
+    collection *c = arg;
     dict_free(c->pk);
     xfree(c->proj);
     xfree(c);
+}
+
+static void collection_destroy(collection *c)
+{
+    /* Segment references live on the main thread; the key map of a big
+     * collection (a million entries) is freed on a worker. */
+    for (int i = 0; i < c->nseg; i++) segment_unref(c->segs[i]);
+    xfree(c->segs);
+    c->segs = NULL;
+    if (engine_hk.run_background && dict_size(c->pk) > 4096)
+        engine_hk.run_background(collection_free_job, noop_done, c);
+    else
+        collection_free_job(c);
 }
 
 void collection_unref(collection *c)
