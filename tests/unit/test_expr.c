@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,6 +315,9 @@ static const row rows[] = {
     {NULL, "1.2.3 > 0", ERR, " > 0"},
     {NULL, "1e-5 > 0", ERR, "-5 > 0"},
     {NULL, "1e", ERR, "1e"},
+    {NULL, "1.5e+3 > 0", ERR, "+3 > 0"},
+    {NULL, "--1", ERR, "--1"},
+    {NULL, "-", ERR, "-"},
     {NULL, "5ee2", ERR, "5ee2"},
     /* Strings and tuples. */
     {NULL, ".x == 'abc", ERR, ".x == 'abc"},
@@ -711,6 +715,331 @@ static void test_concurrent_eval(void **state)
     expr_free(e);
 }
 
+/* ------------------------------------------- differential (AST model) */
+
+/* Random expression trees are printed with the fewest parentheses the
+ * precedence and associativity rules of VECTORSETS.md section 5 allow, then
+ * compiled and evaluated; the result must equal the tree evaluated directly
+ * by the small model below, written from the spec independently of
+ * expr.c. This checks precedence of every operator pair, associativity, the
+ * value semantics and the missing-selector rule together. */
+
+enum { N_NUM, N_STR, N_NULL, N_TUPLE, N_SEL, N_NOT, N_BIN };
+
+typedef struct node {
+    int kind;
+    int op; /* N_BIN: index into model_ops */
+    double num;
+    const char *text; /* literal source text (N_NUM, N_STR, N_TUPLE, N_SEL) */
+    struct node *l, *r;
+} node;
+
+typedef struct mop {
+    const char *name;
+    int prec;
+    int right; /* right-associative */
+} mop;
+
+static const mop model_ops[] = {
+    {"**", 5, 1}, {"*", 4, 0},   {"/", 4, 0},  {"%", 4, 0},  {"+", 3, 0},  {"-", 3, 0},
+    {">", 2, 0},  {">=", 2, 0},  {"<", 2, 0},  {"<=", 2, 0}, {"==", 2, 0}, {"!=", 2, 0},
+    {"in", 2, 0}, {"and", 1, 0}, {"&&", 1, 0}, {"or", 0, 0}, {"||", 0, 0},
+};
+#define NMOPS (int)(sizeof(model_ops) / sizeof(model_ops[0]))
+
+typedef struct mval {
+    int type; /* ATTRS_* */
+    double num;
+    const char *s;
+    size_t len;
+    const attrs_value *items;  /* tuples from the record */
+    const struct mval *litems; /* tuples from literals */
+    size_t n;
+} mval;
+
+static const char *model_strs[] = {"drama", "1950", "", "ab", "3", "dram", "0"};
+static const char *model_sels[] = {"n", "s", "ns", "e", "z", "t", "nl", "b", "o", "m"};
+#define MODEL_ATTRS                                                                                \
+    "{\"n\": 1950, \"s\": \"drama\", \"ns\": \"42\", \"e\": \"\", \"z\": 0,"                       \
+    " \"t\": [\"a\", 3, \"drama\"], \"nl\": null, \"b\": true, \"o\": {\"x\": 1}}"
+/* Literal tuples and their model values. */
+static const mval tup_items[][3] = {
+    {{ATTRS_NUM, 1950, NULL, 0, NULL, NULL, 0}, {ATTRS_STR, 0, "drama", 5, NULL, NULL, 0}, {0}},
+    {{ATTRS_STR, 0, "a", 1, NULL, NULL, 0}, {ATTRS_NUM, 3, NULL, 0, NULL, NULL, 0}, {0}},
+};
+static const char *tup_text[] = {"[1950, \"drama\"]", "['a', 3]", "[]"};
+static const size_t tup_len[] = {2, 2, 0};
+
+static node *model_new(node *pool, int *used)
+{
+    node *n = &pool[(*used)++];
+    memset(n, 0, sizeof(*n));
+    return n;
+}
+
+static node *model_gen(node *pool, int *used, int depth, char *numbuf, size_t *numoff)
+{
+    node *n = model_new(pool, used);
+    int leaf = depth <= 0 || rng_next() % 4 == 0;
+    if (leaf) {
+        switch (rng_next() % 6) {
+        case 0:
+        case 1: {
+            int v = (int)(rng_next() % 11) - 3;
+            int frac = rng_next() % 3 == 0;
+            char *t = numbuf + *numoff;
+            int w = frac ? sprintf(t, "%d.5", v) : sprintf(t, "%d", v);
+            if (frac && v == 0 && rng_next() % 2) w = sprintf(t, "-0.5");
+            *numoff += (size_t)w + 1;
+            n->kind = N_NUM;
+            n->num = strtod(t, NULL);
+            n->text = t;
+            break;
+        }
+        case 2:
+            n->kind = N_STR;
+            n->text = model_strs[rng_next() % (sizeof(model_strs) / sizeof(model_strs[0]))];
+            break;
+        case 3:
+            if (rng_next() % 2) {
+                n->kind = N_NULL;
+                n->text = "null "; /* "null)" would lex as one word, as in Redis */
+            } else {
+                n->kind = N_TUPLE;
+                n->num = (double)(rng_next() % 3);
+                n->text = tup_text[(int)n->num];
+            }
+            break;
+        default:
+            n->kind = N_SEL;
+            /* Mostly present keys, sometimes the object or the missing one. */
+            n->text = model_sels[rng_next() % (rng_next() % 8 == 0 ? 10 : 8)];
+            break;
+        }
+        return n;
+    }
+    if (rng_next() % 6 == 0) {
+        n->kind = N_NOT;
+        n->op = (int)(rng_next() % 2); /* 0 "!", 1 "not" */
+        n->l = model_gen(pool, used, depth - 1, numbuf, numoff);
+        return n;
+    }
+    n->kind = N_BIN;
+    n->op = (int)(rng_next() % NMOPS);
+    n->l = model_gen(pool, used, depth - 1, numbuf, numoff);
+    n->r = model_gen(pool, used, depth - 1, numbuf, numoff);
+    return n;
+}
+
+static int node_prec(const node *n)
+{
+    if (n->kind == N_BIN) return model_ops[n->op].prec;
+    if (n->kind == N_NOT) return 6;
+    return 7;
+}
+
+static void model_print(const node *n, char *out, size_t *p)
+{
+    switch (n->kind) {
+    case N_NUM:
+    case N_NULL:
+    case N_TUPLE:
+        *p += (size_t)sprintf(out + *p, "%s", n->text);
+        return;
+    case N_STR:
+        *p += (size_t)sprintf(out + *p, "'%s'", n->text);
+        return;
+    case N_SEL:
+        *p += (size_t)sprintf(out + *p, ".%s", n->text);
+        return;
+    case N_NOT: {
+        *p += (size_t)sprintf(out + *p, "%s", n->op ? "not " : "!");
+        int paren = n->l->kind == N_BIN;
+        if (paren) out[(*p)++] = '(';
+        model_print(n->l, out, p);
+        if (paren) out[(*p)++] = ')';
+        return;
+    }
+    default: {
+        const mop *o = &model_ops[n->op];
+        int lp = node_prec(n->l), rp = node_prec(n->r);
+        int lparen = lp < o->prec || (lp == o->prec && o->right);
+        int rparen = rp < o->prec || (rp == o->prec && !o->right);
+        if (lparen) out[(*p)++] = '(';
+        model_print(n->l, out, p);
+        if (lparen) out[(*p)++] = ')';
+        *p += (size_t)sprintf(out + *p, " %s ", o->name);
+        if (rparen) out[(*p)++] = '(';
+        model_print(n->r, out, p);
+        if (rparen) out[(*p)++] = ')';
+        return;
+    }
+    }
+}
+
+static double model_tonum(const mval *v)
+{
+    if (v->type == ATTRS_NUM) return v->num;
+    if (v->type != ATTRS_STR || v->len >= 256) return 0;
+    char buf[256], *end;
+    memcpy(buf, v->s, v->len);
+    buf[v->len] = '\0';
+    double d = strtod(buf, &end);
+    return *end ? 0 : d;
+}
+
+static int model_truthy(const mval *v)
+{
+    if (v->type == ATTRS_NUM) return v->num != 0;
+    if (v->type == ATTRS_STR) return v->len > 0;
+    return v->type != ATTRS_NULL;
+}
+
+static int model_eq(const mval *a, const mval *b)
+{
+    if (a->type == ATTRS_STR && b->type == ATTRS_STR)
+        return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
+    if (a->type == ATTRS_NUM && b->type == ATTRS_NUM) return a->num == b->num;
+    if (a->type == ATTRS_NULL || b->type == ATTRS_NULL) return a->type == b->type;
+    return model_tonum(a) == model_tonum(b);
+}
+
+static mval model_from_attr(const attrs_value *v)
+{
+    mval m = {.type = (int)v->type};
+    if (v->type == ATTRS_NUM) m.num = v->num;
+    if (v->type == ATTRS_STR) {
+        m.s = v->str;
+        m.len = v->len;
+    }
+    if (v->type == ATTRS_TUPLE) {
+        m.items = v->items;
+        m.n = v->len;
+    }
+    return m;
+}
+
+static mval model_item(const mval *t, size_t i)
+{
+    return t->items ? model_from_attr(&t->items[i]) : t->litems[i];
+}
+
+/* Evaluates n; sets *missing when a selector is absent or unsupported. */
+static mval model_eval(const node *n, const attrs *a, int *missing)
+{
+    mval r = {.type = ATTRS_NUM};
+    switch (n->kind) {
+    case N_NUM:
+        r.num = n->num;
+        return r;
+    case N_STR:
+        r.type = ATTRS_STR;
+        r.s = n->text;
+        r.len = strlen(n->text);
+        return r;
+    case N_NULL:
+        r.type = ATTRS_NULL;
+        return r;
+    case N_TUPLE:
+        r.type = ATTRS_TUPLE;
+        r.litems = tup_items[(int)n->num];
+        r.n = tup_len[(int)n->num];
+        return r;
+    case N_SEL: {
+        const attrs_value *v =
+            attrs_lookup(a, n->text, strlen(n->text), attrs_hash(n->text, strlen(n->text)));
+        if (v == NULL || v->type == ATTRS_UNSUPPORTED) {
+            *missing = 1;
+            return r;
+        }
+        return model_from_attr(v);
+    }
+    case N_NOT: {
+        mval x = model_eval(n->l, a, missing);
+        r.num = !model_truthy(&x);
+        return r;
+    }
+    default:
+        break;
+    }
+    mval x = model_eval(n->l, a, missing), y = model_eval(n->r, a, missing);
+    double xn = model_tonum(&x), yn = model_tonum(&y);
+    const char *op = model_ops[n->op].name;
+    if (!strcmp(op, "**"))
+        r.num = pow(xn, yn);
+    else if (!strcmp(op, "*"))
+        r.num = xn * yn;
+    else if (!strcmp(op, "/"))
+        r.num = xn / yn;
+    else if (!strcmp(op, "%"))
+        r.num = fmod(xn, yn);
+    else if (!strcmp(op, "+"))
+        r.num = xn + yn;
+    else if (!strcmp(op, "-"))
+        r.num = xn - yn;
+    else if (!strcmp(op, ">"))
+        r.num = xn > yn;
+    else if (!strcmp(op, ">="))
+        r.num = xn >= yn;
+    else if (!strcmp(op, "<"))
+        r.num = xn < yn;
+    else if (!strcmp(op, "<="))
+        r.num = xn <= yn;
+    else if (!strcmp(op, "=="))
+        r.num = model_eq(&x, &y);
+    else if (!strcmp(op, "!="))
+        r.num = !model_eq(&x, &y);
+    else if (!strcmp(op, "in")) {
+        r.num = 0;
+        if (y.type == ATTRS_TUPLE) {
+            for (size_t i = 0; i < y.n; i++) {
+                mval it = model_item(&y, i);
+                if (model_eq(&x, &it)) r.num = 1;
+            }
+        } else if (x.type == ATTRS_STR && y.type == ATTRS_STR) {
+            for (size_t i = 0; i + x.len <= y.len; i++)
+                if (memcmp(y.s + i, x.s, x.len) == 0) r.num = 1;
+        }
+    } else if (!strcmp(op, "and") || !strcmp(op, "&&"))
+        r.num = model_truthy(&x) && model_truthy(&y);
+    else
+        r.num = model_truthy(&x) || model_truthy(&y);
+    return r;
+}
+
+static void test_differential_model(void **state)
+{
+    (void)state;
+    attrs *a = attrs_decode(MODEL_ATTRS, strlen(MODEL_ATTRS));
+    assert_true(attrs_usable(a));
+    static node pool[512];
+    static char numbuf[512 * 16];
+    static char src[16384];
+    int matched = 0, missing_count = 0;
+    for (int iter = 0; iter < 30000; iter++) {
+        int used = 0;
+        size_t numoff = 0;
+        node *root = model_gen(pool, &used, 1 + (int)(rng_next() % 6), numbuf, &numoff);
+        size_t p = 0;
+        model_print(root, src, &p);
+        src[p] = '\0';
+        int missing = 0;
+        mval v = model_eval(root, a, &missing);
+        int want = missing ? 0 : model_truthy(&v);
+        char err[64];
+        expr *e = expr_compile(src, p, err, sizeof(err));
+        if (e == NULL) fail_msg("model expression failed to compile: %s (near: %s)", src, err);
+        int got = expr_eval(e, a);
+        if (got != want) fail_msg("model mismatch: %s gave %d, model says %d", src, got, want);
+        expr_free(e);
+        matched += want;
+        missing_count += missing;
+    }
+    printf("test_expr: 30000 model expressions, %d true, %d with a missing selector\n", matched,
+           missing_count);
+    attrs_free(a);
+}
+
 /* ---------------------------------------------------- random inputs */
 
 static const char *frags[] = {
@@ -837,6 +1166,7 @@ int main(void)
         cmocka_unit_test(test_source_bytes),
         cmocka_unit_test(test_dialect_and_api),
         cmocka_unit_test(test_concurrent_eval),
+        cmocka_unit_test(test_differential_model),
         cmocka_unit_test(test_random_expressions),
         cmocka_unit_test(test_bench),
     };
