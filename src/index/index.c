@@ -346,7 +346,7 @@ static int hit_cmp(const void *a, const void *b)
 
 void index_hits_sort(index_hit *v, size_t n)
 {
-    qsort(v, n, sizeof(*v), hit_cmp);
+    if (n > 1) qsort(v, n, sizeof(*v), hit_cmp);
 }
 
 size_t index_topk_sort(index_topk *t)

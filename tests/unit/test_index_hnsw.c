@@ -15,7 +15,15 @@
 
 static uint64_t g_seed;
 
+/* Sanitizer builds run 5-20x slower: a smaller base keeps them within a
+ * minute while still exercising every path (thresholds unchanged). */
+#if defined(__SANITIZE_THREAD__)
+#define N_BASE 2000u /* every atomic load of the graph walk is instrumented */
+#elif defined(__SANITIZE_ADDRESS__)
+#define N_BASE 6000u
+#else
 #define N_BASE 20000u
+#endif
 #define DIM 64u
 #define N_QUERY 200u
 #define K 10u
@@ -156,8 +164,8 @@ static void test_hnsw_sq8(void **state)
     vindex *h = make("HNSW_SQ8", INDEX_METRIC_L2, g_data, INDEX_ELEM_F32, DIM, ps, 1);
     vindex *f = make("FLAT", INDEX_METRIC_L2, g_data, INDEX_ELEM_F32, DIM, NULL, 0);
     char err[256];
-    assert_int_equal(index_build(h, 3000, 1, err, sizeof(err)), 0);
-    assert_int_equal(index_build(f, 3000, 1, err, sizeof(err)), 0);
+    assert_int_equal(index_build(h, N_BASE / 2, 1, err, sizeof(err)), 0);
+    assert_int_equal(index_build(f, N_BASE / 2, 1, err, sizeof(err)), 0);
     index_hit a[K], b[K];
     const float *q = g_data + (size_t)N_BASE * DIM;
     assert_int_equal(index_search(h, q, K, NULL, a, err, sizeof(err)), K);
@@ -280,7 +288,7 @@ static void test_hnsw_range(void **state)
 static void test_hnsw_reproducible_and_incremental(void **state)
 {
     (void)state;
-    const uint32_t n = 3000;
+    const uint32_t n = N_BASE < 3000 ? N_BASE : 3000;
     index_param ps[] = {{"SEED", "42"}, {"EFC", "64"}};
     vindex *a = make("HNSW", INDEX_METRIC_L2, g_data, INDEX_ELEM_F32, DIM, ps, 2);
     vindex *b = make("HNSW", INDEX_METRIC_L2, g_data, INDEX_ELEM_F32, DIM, ps, 2);
@@ -309,7 +317,7 @@ static void test_hnsw_reproducible_and_incremental(void **state)
 static void test_hnsw_other_types(void **state)
 {
     (void)state;
-    const uint32_t n = 4000;
+    const uint32_t n = N_BASE < 4000 ? N_BASE : 4000;
     const index_elem es[] = {INDEX_ELEM_F16, INDEX_ELEM_BF16, INDEX_ELEM_I8};
     for (int ei = 0; ei < 3; ei++) {
         size_t rb = index_elem_row_bytes(es[ei], DIM);
@@ -324,7 +332,8 @@ static void test_hnsw_other_types(void **state)
             }
         }
         for (int m = 0; m < 3; m++) {
-            vindex *h = make("HNSW", (index_metric)m, v, es[ei], DIM, NULL, 0);
+            index_param ps[] = {{"EFC", "48"}}; /* kernel dispatch check: a light build */
+            vindex *h = make("HNSW", (index_metric)m, v, es[ei], DIM, ps, 1);
             vindex *f = make("FLAT", (index_metric)m, v, es[ei], DIM, NULL, 0);
             char err[256];
             assert_int_equal(index_build(h, n, 1, err, sizeof(err)), 0);
