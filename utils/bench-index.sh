@@ -10,7 +10,10 @@
 #   BUILD=build              where the tools were built (make puts them in $BUILD/utils)
 #   BENCH_DATA=build/data    data-set cache
 #   BENCH_QUICK=1            1,000 queries, a shorter ef sweep, 2-thread builds only
-#   BENCH_DATASETS="fashion-mnist synth-200k"   which sets to run
+#   BENCH_DATASETS="fashion-mnist synth-200k"   which sets to run (also: synth-1m, 1,000,000
+#                            rows of the same mixture; its ground truth takes a few minutes once)
+#   BENCH_REPS=1             passes per sweep point; the median QPS is reported (3 halves
+#                            the noise on a busy machine and triples the sweep time)
 # Raw records of every run are kept in $BUILD/bench/index-<set>-{hnswlib,vectis}.txt.
 #
 # Exit status: non-zero only when something is broken (a tool missing or failing), never
@@ -33,19 +36,46 @@ else
     VARGS="--flat-queries 200"
 fi
 
+ARGS="$ARGS --reps ${BENCH_REPS:-1}"
+
+# Runs "$@" with its output shown and saved to $1; fails when the command fails (a plain
+# pipe into tee would report tee's status).
+run_logged() {
+    log=$1
+    shift
+    { "$@"; echo $? >"$log.rc"; } | tee "$log"
+    rc=$(cat "$log.rc")
+    rm -f "$log.rc"
+    if [ "$rc" != 0 ]; then
+        echo "bench-index: $1 failed (exit $rc)" >&2
+        exit 1
+    fi
+}
+
 echo "bench-index: uptime before: $(uptime)"
-"$TOOLS/datasets" prepare "$BENCH_DATA"
+
+for ds in $BENCH_DATASETS; do
+    dir=$BENCH_DATA/$ds
+    case $ds in
+    fashion-mnist) "$TOOLS/datasets" fashion-mnist "$dir" ;;
+    synth-200k) "$TOOLS/datasets" synth "$dir" --n 200000 ;;
+    synth-1m) "$TOOLS/datasets" synth "$dir" --n 1000000 ;;
+    *) echo "bench-index: unknown data set '$ds'" >&2; exit 1 ;;
+    esac
+    "$TOOLS/datasets" gt "$dir"
+done
 
 for ds in $BENCH_DATASETS; do
     dir=$BENCH_DATA/$ds
     echo
     echo "---- $ds: hnswlib $(date +%T), load: $(cut -d' ' -f1-3 /proc/loadavg)"
     # shellcheck disable=SC2086
-    "$TOOLS/hnswlib_peer" --data "$dir" $ARGS --search-threads 1,2 | tee "$OUT/index-$ds-hnswlib.txt"
+    run_logged "$OUT/index-$ds-hnswlib.txt" "$TOOLS/hnswlib_peer" --data "$dir" $ARGS \
+        --search-threads 1,2
     echo "---- $ds: vectis $(date +%T), load: $(cut -d' ' -f1-3 /proc/loadavg)"
     # shellcheck disable=SC2086
-    "$TOOLS/bench_index" --data "$dir" $ARGS $VARGS --search-threads 1,2 \
-        --peer "$OUT/index-$ds-hnswlib.txt" | tee "$OUT/index-$ds-vectis.txt"
+    run_logged "$OUT/index-$ds-vectis.txt" "$TOOLS/bench_index" --data "$dir" $ARGS $VARGS \
+        --search-threads 1,2 --peer "$OUT/index-$ds-hnswlib.txt"
 done
 
 echo

@@ -17,7 +17,8 @@
  *   - for each ef of the sweep: searchKnn(k = 10) for every query, one query
  *     at a time, on 1 thread (and on each further --search-threads count,
  *     every thread taking a contiguous share of the queries); report
- *     recall@10 against the first 10 ground-truth ids and queries/second.
+ *     recall@10 against the first 10 ground-truth ids and queries/second
+ *     (with --reps R, the median of R passes over the queries).
  *
  * Output, one record per line, "hnswlib <kind> key=value ...", which
  * bench_index.c parses (anything else on a line is ignored):
@@ -227,7 +228,8 @@ void usage()
 {
     std::fprintf(stderr,
                  "usage: hnswlib_peer --data DIR [--queries N] [--M 16] [--efc 200]\n"
-                 "         [--efs 10,16,...] [--build-threads 2,1] [--search-threads 1,2]\n");
+                 "         [--efs 10,16,...] [--build-threads 2,1] [--search-threads 1,2]\n"
+                 "         [--reps R]\n");
 }
 
 } // namespace
@@ -239,6 +241,7 @@ int main(int argc, char **argv)
     std::vector<size_t> efs = {10, 16, 20, 32, 48, 64, 96, 128, 192, 256, 384, 512};
     std::vector<size_t> build_threads = {2, 1};
     std::vector<size_t> search_threads = {1, 2};
+    size_t reps = 1;
     for (int a = 1; a < argc; a++) {
         std::string o = argv[a];
         if (a + 1 >= argc) {
@@ -253,6 +256,7 @@ int main(int argc, char **argv)
         else if (o == "--efs") efs = parse_list(v);
         else if (o == "--build-threads") build_threads = parse_list(v);
         else if (o == "--search-threads") search_threads = parse_list(v);
+        else if (o == "--reps") reps = std::max<size_t>(1, std::strtoul(v, nullptr, 10));
         else {
             usage();
             return 2;
@@ -312,20 +316,25 @@ int main(int argc, char **argv)
         g->setEf(ef);
         for (size_t t : search_threads) {
             if (t == 0) continue;
-            double t0 = now_seconds();
-            if (t == 1) {
-                run_queries(*g, query, 0, query.n, labels);
-            } else {
-                std::vector<std::thread> pool;
-                for (size_t i = 0; i < t; i++) {
-                    size_t q0 = query.n * i / t, q1 = query.n * (i + 1) / t;
-                    pool.emplace_back([&, q0, q1]() { run_queries(*g, query, q0, q1, labels); });
+            std::vector<double> qps;
+            for (size_t r = 0; r < reps; r++) {
+                double t0 = now_seconds();
+                if (t == 1) {
+                    run_queries(*g, query, 0, query.n, labels);
+                } else {
+                    std::vector<std::thread> pool;
+                    for (size_t i = 0; i < t; i++) {
+                        size_t q0 = query.n * i / t, q1 = query.n * (i + 1) / t;
+                        pool.emplace_back(
+                            [&, q0, q1]() { run_queries(*g, query, q0, q1, labels); });
+                    }
+                    for (auto &th : pool) th.join();
                 }
-                for (auto &th : pool) th.join();
+                qps.push_back((double)query.n / (now_seconds() - t0));
             }
-            double sec = now_seconds() - t0;
+            std::sort(qps.begin(), qps.end());
             std::printf("hnswlib search threads=%zu ef=%zu recall=%.4f qps=%.1f\n", t, ef,
-                        recall_at_10(labels, gt, query.n), (double)query.n / sec);
+                        recall_at_10(labels, gt, query.n), qps[qps.size() / 2]);
             std::fflush(stdout);
         }
     }
