@@ -45,9 +45,11 @@
  * the backslashes; a literal could then never equal a decoded attribute
  * holding a quote or backslash).
  *
- * Program: instructions {op, arg}; values are attrs_value (the type the
- * decoded attributes use), so a selector pushes a copy of the record's
- * value and the operators treat literals and attributes alike. Every value
+ * Program: instructions {op, operands}; values are attrs_value (the type
+ * the decoded attributes use), so a selector pushes a copy of the record's
+ * value and the operators treat literals and attributes alike. A peephole
+ * pass fuses "push, push, binary operator" into one instruction that reads
+ * both operands in place (`.year > 1950` is one dispatch, no copies). Every value
  * carries its numeric conversion in .num (strings: precomputed strtod
  * value; null and tuples: 0), so arithmetic never parses at run time.
  *
@@ -116,23 +118,22 @@ typedef struct op_def {
     const char *name;
     uint8_t len;
     uint8_t op;
-    uint8_t prec;
-    uint8_t arity;
 } op_def;
 
-/* The vector-set dialect's operators, precedence highest first. */
+/* The vector-set dialect's operator spellings. Keywords are lower case only
+ * (the match is bytewise), so `AND` is no operator. */
 static const op_def vset_ops[] = {
-    {"(", 1, OP_OPAREN, 7, 0}, {")", 1, OP_CPAREN, 7, 0}, {"!", 1, OP_NOT, 6, 1},
-    {"not", 3, OP_NOT, 6, 1},  {"**", 2, OP_POW, 5, 2},   {"*", 1, OP_MUL, 4, 2},
-    {"/", 1, OP_DIV, 4, 2},    {"%", 1, OP_MOD, 4, 2},    {"+", 1, OP_ADD, 3, 2},
-    {"-", 1, OP_SUB, 3, 2},    {">", 1, OP_GT, 2, 2},     {">=", 2, OP_GE, 2, 2},
-    {"<", 1, OP_LT, 2, 2},     {"<=", 2, OP_LE, 2, 2},    {"==", 2, OP_EQ, 2, 2},
-    {"!=", 2, OP_NE, 2, 2},    {"in", 2, OP_IN, 2, 2},    {"and", 3, OP_AND, 1, 2},
-    {"&&", 2, OP_AND, 1, 2},   {"or", 2, OP_OR, 0, 2},    {"||", 2, OP_OR, 0, 2},
+    {"(", 1, OP_OPAREN}, {")", 1, OP_CPAREN}, {"!", 1, OP_NOT},  {"not", 3, OP_NOT},
+    {"**", 2, OP_POW},   {"*", 1, OP_MUL},    {"/", 1, OP_DIV},  {"%", 1, OP_MOD},
+    {"+", 1, OP_ADD},    {"-", 1, OP_SUB},    {">", 1, OP_GT},   {">=", 2, OP_GE},
+    {"<", 1, OP_LT},     {"<=", 2, OP_LE},    {"==", 2, OP_EQ},  {"!=", 2, OP_NE},
+    {"in", 2, OP_IN},    {"and", 3, OP_AND},  {"&&", 2, OP_AND}, {"or", 2, OP_OR},
+    {"||", 2, OP_OR},
 };
 #define VSET_NOPS (sizeof(vset_ops) / sizeof(vset_ops[0]))
 
-/* Precedence and arity by opcode (OP_OPAREN..OP_OR). */
+/* Precedence (higher binds tighter) and arity by opcode, OP_OPAREN..OP_OR:
+ * ( ) 7, ! not 6, ** 5, * / % 4, + - 3, comparisons and in 2, and 1, or 0. */
 static const uint8_t op_prec[] = {7, 7, 6, 5, 4, 4, 4, 3, 3, 2, 2, 2, 2, 2, 2, 2, 1, 0};
 static const uint8_t op_arity[] = {0, 0, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2};
 
