@@ -24,7 +24,8 @@
  *      the FLOAT ground truth (what a user gets), not a Hamming oracle;
  *   5. when --peer FILE holds hnswlib_peer's output for the same data, a
  *      comparison table: QPS at recall@10 = 0.90 / 0.95 / 0.99, interpolated
- *      linearly in recall between the two sweep points around the target,
+ *      linearly in recall between the two sweep points around the target
+ *      (on the sweep's Pareto frontier, the same for both tools),
  *      for vectis and hnswlib side by side with the ratio; build-time
  *      ratios; bytes per vector.
  *
@@ -83,21 +84,49 @@ typedef struct bench_curve {
     size_t n;
 } bench_curve;
 
-/* QPS at recall `target`, interpolated linearly in recall between the two
- * sweep points that straddle it (the first upward crossing). Returns -1
- * when the sweep never reaches the target. When the first point is already
- * at or above it, returns that point's QPS and sets *floor (the true QPS at
- * the target is at least that: a lower ef would do). */
-static double bench_qps_at(const bench_curve *c, double target, int *floor)
+/* The recall/QPS Pareto frontier of a sweep, ascending in recall: the
+ * points no other point beats in both recall and QPS. On a noisy machine a
+ * larger ef can measure faster than a smaller one; the frontier keeps the
+ * best QPS seen at or above each recall, as ann-benchmarks plots do. */
+static void bench_frontier(const bench_curve *c, bench_curve *f)
 {
-    *floor = 0;
-    if (c->n == 0) return -1;
-    if (c->p[0].recall >= target) {
-        *floor = 1;
-        return c->p[0].qps;
+    f->n = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        int dominated = 0;
+        for (size_t j = 0; j < c->n && !dominated; j++) {
+            if (j == i) continue;
+            const bench_point *a = &c->p[j], *b = &c->p[i];
+            dominated = a->recall >= b->recall && a->qps >= b->qps &&
+                        (a->recall > b->recall || a->qps > b->qps || j < i);
+        }
+        if (!dominated) f->p[f->n++] = c->p[i];
     }
-    for (size_t i = 1; i < c->n; i++) {
-        const bench_point *a = &c->p[i - 1], *b = &c->p[i];
+    for (size_t i = 1; i < f->n; i++) { /* insertion sort by recall, n <= 32 */
+        bench_point x = f->p[i];
+        size_t j = i;
+        for (; j > 0 && f->p[j - 1].recall > x.recall; j--)
+            f->p[j] = f->p[j - 1];
+        f->p[j] = x;
+    }
+}
+
+/* QPS at recall `target`, interpolated linearly in recall between the two
+ * frontier points that straddle it. Returns -1 when the sweep never reaches
+ * the target. When the lowest-recall frontier point is already at or above
+ * it, returns that point's QPS and sets *floor (the true QPS at the target
+ * is at least that: a lower ef would do). */
+static double bench_qps_at(const bench_curve *curve, double target, int *floor)
+{
+    bench_curve f;
+    bench_frontier(curve, &f);
+    *floor = 0;
+    if (f.n == 0) return -1;
+    if (f.p[0].recall >= target) {
+        *floor = 1;
+        return f.p[0].qps;
+    }
+    for (size_t i = 1; i < f.n; i++) {
+        const bench_point *a = &f.p[i - 1], *b = &f.p[i];
         if (a->recall < target && b->recall >= target) {
             double t = (target - a->recall) / (b->recall - a->recall);
             return a->qps + t * (b->qps - a->qps);
@@ -501,8 +530,8 @@ static void bench_print_table(const bench_ctx *b, const bench_opts *o, double bw
     printf("\n==== %s: %zu x %zu, metric %s, %zu queries, k=%d, M=%s EFC=%s, simd %s ====\n",
            b->name, b->base->n, b->base->dim, index_metric_name(b->metric), b->nq, BENCH_K, o->M,
            o->efc, simd_level_name(simd->level));
-    printf("QPS at recall@10 (one query at a time; interpolated between sweep points; "
-           "\">=\" = already above at the lowest ef)\n");
+    printf("QPS at recall@10 (one query at a time; interpolated on the sweep's recall/QPS "
+           "frontier; \">=\" = already above at the lowest ef)\n");
     printf("%-7s %12s %12s %7s | %12s %12s %7s | %12s %12s\n", "recall", "vectis 1T", "hnswlib 1T",
            "ratio", "vectis 2T", "hnswlib 2T", "ratio", "SQ8 1T", "BIN 1T");
     for (size_t i = 0; i < BENCH_NTARGETS; i++) {
