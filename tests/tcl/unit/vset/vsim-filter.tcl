@@ -110,13 +110,15 @@ start_server {tags {vset filter}} {
 
     # Redis's tokenizer reads a whole run of letters before it finds that the
     # word is no operator, so the tail starts after the word (hence the two
-    # spaces, and nothing after "true"); errors found after tokenising print
-    # the whole expression.
+    # spaces); an error position at the very end of the input ("true" is the
+    # last word) and errors found after tokenising print the whole expression.
     test {FILTER syntax errors: the tail as Redis prints it} {
         assert_error_exact {ERR syntax error in FILTER expression near:  .year < 2000} \
             {r vsim mv VALUES 2 1 0 FILTER {.year > 1960 AND .year < 2000}}
-        assert_error_exact {ERR syntax error in FILTER expression near: } \
+        assert_error_exact {ERR syntax error in FILTER expression near: .ok == true} \
             {r vsim mv VALUES 2 1 0 FILTER {.ok == true}}
+        assert_error_exact {ERR syntax error in FILTER expression near:  and .ok > 1} \
+            {r vsim mv VALUES 2 1 0 FILTER {.ok == true and .ok > 1}}
         assert_error_exact {ERR syntax error in FILTER expression near: @ > 1} \
             {r vsim mv VALUES 2 1 0 FILTER {@ > 1}}
         assert_error_exact {ERR syntax error in FILTER expression near: .a ==== 1} \
