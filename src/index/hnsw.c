@@ -139,6 +139,12 @@ typedef struct hnsw {
     size_t chunk_bytes; /* blocks + upper pointers */
     bool upcodes;       /* QUANT NONE on a float-like column: SQ8 copies on upper levels */
     size_t prefetch_lines; /* cache lines prefetched per scored node */
+    /* COSINE on a float-like column without quantization: the graph stores
+     * 1/|x| per row (a dense float array per chunk, so scoring a neighbour
+     * touches no extra block) and scores with the dot kernel of `ipd`, the
+     * query normalised once: one accumulator per row instead of three. */
+    bool cos_dot;
+    index_dist ipd;
     /* Graph. */
     _Atomic(hnsw_table *) table;
     _Atomic uint64_t entry; /* (max level << 32) | entry id; id HNSW_NONE when empty */
@@ -167,6 +173,13 @@ static inline uint32_t **hnsw_upper_slot(const hnsw *h, const hnsw_table *t, uin
 {
     uint8_t *chunk = t->chunks[id >> HNSW_CHUNK_SHIFT];
     return (uint32_t **)(void *)(chunk + (size_t)HNSW_CHUNK * h->block_bytes) +
+           (id & (HNSW_CHUNK - 1));
+}
+
+static inline float *hnsw_norm_slot(const hnsw *h, const hnsw_table *t, uint32_t id)
+{
+    uint8_t *chunk = t->chunks[id >> HNSW_CHUNK_SHIFT];
+    return (float *)(void *)(chunk + (size_t)HNSW_CHUNK * (h->block_bytes + sizeof(uint32_t *))) +
            (id & (HNSW_CHUNK - 1));
 }
 
@@ -337,11 +350,32 @@ static inline void hnsw_sq8_meta(const hnsw *h, const hnsw_table *t, uint32_t id
     *aux = f[1];
 }
 
+/* Cosine distance from a dot product and the two inverse norms; 1 when a
+ * vector is zero, clamped to [0, 2] like the simd kernels. */
+static inline float cos_finish(float dot, float inv_a, float inv_b)
+{
+    if (inv_a == 0 || inv_b == 0) return 1.0f;
+    float d = 1.0f - dot * inv_a * inv_b;
+    return d < 0 ? 0 : d > 2 ? 2 : d;
+}
+
+static float hnsw_inv_norm(const hnsw *h, const void *v)
+{
+    double n2 = -(double)h->ipd.one(&h->ipd, v, v);
+    return n2 > 0 ? (float)(1.0 / sqrt(n2)) : 0.0f;
+}
+
 static void hnsw_dist4(const vindex *idx, const hnsw *h, const hnsw_table *t, const hnsw_q *q,
                        const uint32_t ids[4], float out[4])
 {
     switch (h->quant) {
     case QUANT_NONE:
+        if (h->cos_dot) {
+            h->ipd.four(&h->ipd, q->vec, index_row(idx, ids[0]), index_row(idx, ids[1]),
+                        index_row(idx, ids[2]), index_row(idx, ids[3]), out);
+            for (int i = 0; i < 4; i++) out[i] = cos_finish(-out[i], q->aux, *hnsw_norm_slot(h, t, ids[i]));
+            return;
+        }
         idx->dist.four(&idx->dist, q->vec, index_row(idx, ids[0]), index_row(idx, ids[1]),
                        index_row(idx, ids[2]), index_row(idx, ids[3]), out);
         return;
@@ -373,7 +407,11 @@ static float hnsw_dist1(const vindex *idx, const hnsw *h, const hnsw_table *t, c
                         uint32_t id)
 {
     switch (h->quant) {
-    case QUANT_NONE: return idx->dist.one(&idx->dist, q->vec, index_row(idx, id));
+    case QUANT_NONE:
+        if (h->cos_dot)
+            return cos_finish(-h->ipd.one(&h->ipd, q->vec, index_row(idx, id)), q->aux,
+                              *hnsw_norm_slot(h, t, id));
+        return idx->dist.one(&idx->dist, q->vec, index_row(idx, id));
     case QUANT_SQ8: {
         float s, aux;
         hnsw_sq8_meta(h, t, id, &s, &aux);
@@ -404,6 +442,7 @@ static hnsw_q hnsw_node_q(const vindex *idx, const hnsw *h, const hnsw_table *t,
 {
     hnsw_q q = {hnsw_vec(idx, h, t, id), 0, 0};
     if (h->quant == QUANT_SQ8) hnsw_sq8_meta(h, t, id, &q.scale, &q.aux);
+    if (h->cos_dot) q.aux = *hnsw_norm_slot(h, t, id);
     return q;
 }
 
@@ -595,6 +634,7 @@ static bool cand_reserve(hnsw *h, hnsw_ctx *c, size_t n)
 static hnsw_q hnsw_query(const vindex *idx, const hnsw *h, hnsw_ctx *c, const void *query)
 {
     hnsw_q q = {query, 0, 0};
+    if (h->cos_dot) q.aux = hnsw_inv_norm(h, query);
     if (h->quant != QUANT_NONE) {
         hnsw_encode(idx, h->quant == QUANT_BIN, query, c->fbuf, c->qbuf, &q.scale, &q.aux);
         q.vec = c->qbuf;
@@ -756,13 +796,21 @@ static size_t hnsw_search_layer(const vindex *idx, hnsw *h, const hnsw_table *t,
         minheap_pop(cand, &ncand);
         if (ncand) __builtin_prefetch(hnsw_block(h, t, cand[0].id));
         uint32_t n = hnsw_read_list(h, t, cur.id, level, nb), m = 0;
+        /* Branch-free compaction of the unvisited ids: whether a neighbour
+         * was visited is a coin flip the branch predictor cannot learn, and
+         * a mispredict per neighbour cost more than the tag loads. A list
+         * holds no duplicates, so tagging before testing the next is safe.
+         * Ids at or above the limit only appear while rows are being added
+         * (a predictable branch). */
         for (uint32_t i = 0; i < n; i++) {
             uint32_t id = nb[i];
-            if (id >= limit || tags[id] == epoch) continue;
+            if (id >= limit) continue;
+            uint32_t fresh = tags[id] != epoch;
             tags[id] = epoch;
-            nb[m++] = id;
-            hnsw_prefetch(idx, h, t, id);
+            nb[m] = id;
+            m += fresh;
         }
+        for (uint32_t i = 0; i < m; i++) hnsw_prefetch(idx, h, t, nb[i]);
         if (!m) continue;
         hnsw_dist_n(idx, h, t, q, nb, m, d);
         for (uint32_t i = 0; i < m; i++) {
@@ -876,6 +924,7 @@ static int hnsw_insert(const vindex *idx, hnsw *h, const hnsw_table *t, uint32_t
         *hnsw_upper_slot(h, t, row) = u;
         atomic_fetch_add(&h->upper_bytes, words * sizeof(uint32_t));
     }
+    if (h->cos_dot) *hnsw_norm_slot(h, t, row) = hnsw_inv_norm(h, index_row(idx, row));
     hnsw_q q = hnsw_node_q(idx, h, t, row);
     uint64_t e = hnsw_entry_get(h);
     for (;;) {
@@ -1205,12 +1254,18 @@ static void hnsw_layout(const vindex *idx, hnsw *h)
     h->block_bytes = off;
     size_t vbytes = h->quant == QUANT_NONE ? idx->row_bytes : h->code_bytes;
     size_t lines = (vbytes + 63) / 64;
-    size_t cap = h->quant == QUANT_NONE ? HNSW_PREFETCH_LINES : 32;
+    /* Rows of up to 8 lines (128-d f32) are prefetched whole. */
+    size_t cap = h->quant == QUANT_NONE && lines > 8 ? HNSW_PREFETCH_LINES : 32;
     h->prefetch_lines = lines < cap ? lines : cap;
     h->upcodes = h->quant == QUANT_NONE &&
                  (idx->elem == INDEX_ELEM_F32 || idx->elem == INDEX_ELEM_F16 ||
                   idx->elem == INDEX_ELEM_BF16);
-    h->chunk_bytes = (size_t)HNSW_CHUNK * (h->block_bytes + sizeof(uint32_t *));
+    h->cos_dot = h->quant == QUANT_NONE && idx->metric == INDEX_METRIC_COSINE &&
+                 (idx->elem == INDEX_ELEM_F32 || idx->elem == INDEX_ELEM_F16 ||
+                  idx->elem == INDEX_ELEM_BF16);
+    if (h->cos_dot) index_dist_init(&h->ipd, idx->elem, INDEX_METRIC_IP, idx->dim, NULL, 0);
+    h->chunk_bytes = (size_t)HNSW_CHUNK * (h->block_bytes + sizeof(uint32_t *) +
+                                           (h->cos_dot ? sizeof(float) : 0));
 }
 
 static int hnsw_check_quant(const vindex *idx, hnsw_quant qt, char *err, size_t errlen)
@@ -1440,6 +1495,11 @@ static int hnsw_validate(const vindex *idx, char *err, size_t errlen)
                 }
             }
         }
+        if (h->cos_dot && r % sample == 0 &&
+            *hnsw_norm_slot(h, t, r) != hnsw_inv_norm(h, index_row(idx, r))) {
+            index_err(err, errlen, "HNSW: stored norm of row %u does not match the column", r);
+            return -1;
+        }
         if ((h->quant != QUANT_NONE || h->upcodes) && r % sample == 0 &&
             hnsw_check_codes(idx, h, t, r)) {
             index_err(err, errlen, "HNSW: codes of row %u do not match the column", r);
@@ -1583,6 +1643,7 @@ static int hnsw_load_nodes(vindex *idx, index_reader *r, uint32_t count, float *
                 atomic_store_explicit(&lst[0], m, memory_order_relaxed);
             }
             uint8_t *blk = hnsw_block(h, t, row);
+            if (h->cos_dot) *hnsw_norm_slot(h, t, row) = hnsw_inv_norm(h, index_row(idx, row));
             if (h->quant == QUANT_SQ8) {
                 float *f = (float *)(void *)(blk + h->aux_off);
                 f[0] = index_r_f32(r);
