@@ -324,7 +324,6 @@ void cmd_vsim(client *c, int argc, char **argv, size_t *lens)
     double epsilon = 0;
     int has_eps = 0;
     expr *filter = NULL;
-    char ferr[1024];
 
     if (util_eqcase(argv[i], lens[i], "ele")) {
         if (i + 1 >= argc) {
@@ -376,11 +375,18 @@ void cmd_vsim(client *c, int argc, char **argv, size_t *lens)
             i++;
         } else if (util_eqcase(a, al, "filter") && has_val) {
             expr_free(filter); /* a second FILTER replaces the first */
-            filter = expr_compile(argv[i + 1], lens[i + 1], ferr, sizeof(ferr));
+            char *ferr = xmalloc(lens[i + 1] + 1); /* the whole tail, as Redis prints it */
+            filter = expr_compile(argv[i + 1], lens[i + 1], ferr, lens[i + 1] + 1);
             if (!filter) {
-                reply_errorf(c, "ERR syntax error in FILTER expression near: %s", ferr);
+                size_t n = strlen(ferr) + 64;
+                char *msg = xmalloc(n);
+                snprintf(msg, n, "ERR syntax error in FILTER expression near: %s", ferr);
+                reply_error(c, msg);
+                xfree(msg);
+                xfree(ferr);
                 goto fail;
             }
+            xfree(ferr);
             i++;
         } else if (util_eqcase(a, al, "filter-ef") && has_val) {
             /* Accepted for compatibility: vectis returns a full filtered
