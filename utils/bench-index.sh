@@ -43,7 +43,7 @@ ARGS="$ARGS --reps ${BENCH_REPS:-1}"
 run_logged() {
     log=$1
     shift
-    { "$@"; echo $? >"$log.rc"; } | tee "$log"
+    { set +e; "$@"; echo $? >"$log.rc"; } | tee "$log"
     rc=$(cat "$log.rc")
     rm -f "$log.rc"
     if [ "$rc" != 0 ]; then

@@ -617,6 +617,8 @@ int main(int argc, char **argv)
                 o.flat_queries = strtoul(v, NULL, 10);
             else if (strcmp(a, "--M") == 0)
                 o.M = v;
+            else if (strcmp(a, "--reps") == 0)
+                o.reps = (unsigned)strtoul(v, NULL, 10);
             else if (strcmp(a, "--efc") == 0)
                 o.efc = v;
             else if (strcmp(a, "--efs") == 0)
