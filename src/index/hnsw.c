@@ -13,8 +13,9 @@
  * heuristic. Level 0 keeps up to M0 = 2M links, upper levels M.
  *
  * Memory layout. Nodes live in chunks of HNSW_CHUNK (1024) nodes; a chunk is
- * HNSW_CHUNK fixed-size blocks followed by HNSW_CHUNK upper-level pointers.
- * A block is 32-bit words:
+ * HNSW_CHUNK fixed-size blocks, then HNSW_CHUNK upper-level pointers, then
+ * (COSINE on a float column) HNSW_CHUNK inverse norms. A block is 32-bit
+ * words:
  *     [0] seqlock   [1] level-0 count   [2 .. 2+M0) level-0 ids
  *     then, for SQ8: scale (f32), aux (f32: |x^|^2 for L2, 1/|x^| for COSINE)
  *     then the codes (SQ8: dim int8; BIN: dim/8 bytes), padded to 4 bytes.
@@ -24,7 +25,15 @@
  * them next to the links (hnswlib's layout) would double the memory of a
  * 784-d float vector set for a prefetch that the batch kernels make cheap.
  * Upper levels (a fraction 1/M of the nodes) get one allocation per node:
- *     [0] level L   then for l = 1..L: count, M ids.
+ *     [0] level L   then for l = 1..L: count, M ids
+ *     then, for QUANT NONE on F32/F16/BF16: an SQ8 copy of the vector
+ *     (scale, aux, dim int8), used only by the greedy descent. The descent
+ *     does ~70 distance computations per query on fashion-mnist, a quarter
+ *     of the work at ef 16; on int8 codes it reads a quarter of the bytes,
+ *     and it only picks the level-0 entry point, so recall is unchanged.
+ *     The copies cost dim/M bytes per row on average.
+ * Derived data (SQ8 copies of upper nodes, inverse norms) is not saved; load
+ * recomputes it from the column.
  * The chunk table is published atomically; a grown table replaces the old
  * one, which is kept (not freed) until the index is freed, so a searcher
  * holding an old table never reads freed memory. Old tables total less than
@@ -58,7 +67,21 @@
  * leaks per thread), a hash set (slower than one tag load).
  *
  * Distances: candidates of one expansion are scored four at a time with the
- * x4 kernels after prefetching their vectors or codes.
+ * x4 kernels after prefetching their vectors or codes (whole codes and rows
+ * up to 512 bytes; the first lines of longer rows). COSINE on float columns
+ * uses the dot kernel with the query normalised and the stored 1/|x|.
+ * Measured and rejected on fashion-mnist (784-d, L2, one query at a time):
+ *   - early abandon (sum blocks of 128-400 dims, stop when all four partial
+ *     sums pass the ef-th distance): 10-15% SLOWER, although 75% of scored
+ *     rows are rejected after ~70% of their dims: the split kernel calls
+ *     cost more than the bytes saved, the hardware prefetcher runs ahead;
+ *   - prefetching every line of a float row, or the next batch's rows
+ *     while scoring the current one: no gain, or slower;
+ *   - transparent huge pages for node chunks (madvise): not granted on this
+ *     machine (THP "madvise" mode, none allocated), no change.
+ * The float search is bound by memory bandwidth (~3 KB per scored row);
+ * QUANT SQ8 with re-rank reads 784 bytes per row instead and is the fast
+ * variant when memory traffic dominates.
  *
  * Filters: rows outside the allowed bitset are traversed but never enter the
  * result heap. When so few rows are allowed that the beam search would visit
@@ -121,10 +144,16 @@ typedef struct hnsw_ctx {
     hnsw_pair *sel; /* heuristic scratch, M0 + 1 */
 } hnsw_ctx;
 
-/* A query ready for scoring: the vector (column format) or its codes. */
+/* Where node vectors are read from (the values of QUANT NONE/SQ8/BIN, plus
+ * the temporary SQ8 codes of a bulk build). */
+enum { SP_COLUMN = 0, SP_SQ8 = 1, SP_BIN = 2, SP_TMP = 3 };
+
+/* A query ready for scoring: the vector (column format) or its codes, and
+ * the space of the nodes it is scored against. */
 typedef struct hnsw_q {
     const void *vec;
-    float scale, aux; /* SQ8 */
+    float scale, aux; /* SQ8: scale and |x^|^2 or 1/|x^|; cos_dot: 1/|q| */
+    int sp;
 } hnsw_q;
 
 typedef struct hnsw {
@@ -145,6 +174,12 @@ typedef struct hnsw {
      * query normalised once: one accumulator per row instead of three. */
     bool cos_dot;
     index_dist ipd;
+    /* During a bulk build of a float index: SQ8 codes of rows [0, tmp_rows),
+     * tmp_stride bytes each (scale, aux, dim int8). The build scores with
+     * them (a quarter of the memory traffic; the SQ8 variant shows the graph
+     * is as good), then frees them. Only the building threads read them. */
+    uint8_t *tmp;
+    size_t tmp_stride;
     /* Graph. */
     _Atomic(hnsw_table *) table;
     _Atomic uint64_t entry; /* (max level << 32) | entry id; id HNSW_NONE when empty */
@@ -318,10 +353,11 @@ static void hnsw_encode(const vindex *idx, bool bin, const void *v, float *fbuf,
         *aux = (float)norm2;
 }
 
-static inline const void *hnsw_vec(const vindex *idx, const hnsw *h, const hnsw_table *t,
+static inline const void *hnsw_vec(const vindex *idx, const hnsw *h, const hnsw_table *t, int sp,
                                    uint32_t id)
 {
-    if (h->quant == QUANT_NONE) return index_row(idx, id);
+    if (sp == SP_COLUMN) return index_row(idx, id);
+    if (sp == SP_TMP) return h->tmp + (size_t)id * h->tmp_stride + 8;
     return hnsw_block(h, t, id) + h->code_off;
 }
 
@@ -342,10 +378,11 @@ static inline float sq8_finish(const vindex *idx, const hnsw_q *q, float s, floa
     }
 }
 
-static inline void hnsw_sq8_meta(const hnsw *h, const hnsw_table *t, uint32_t id, float *s,
-                                 float *aux)
+static inline void hnsw_sq8_meta(const hnsw *h, const hnsw_table *t, int sp, uint32_t id,
+                                 float *s, float *aux)
 {
-    const float *f = (const float *)(const void *)(hnsw_block(h, t, id) + h->aux_off);
+    const float *f = sp == SP_TMP ? (const float *)(const void *)(h->tmp + (size_t)id * h->tmp_stride)
+                                  : (const float *)(const void *)(hnsw_block(h, t, id) + h->aux_off);
     *s = f[0];
     *aux = f[1];
 }
@@ -368,8 +405,8 @@ static float hnsw_inv_norm(const hnsw *h, const void *v)
 static void hnsw_dist4(const vindex *idx, const hnsw *h, const hnsw_table *t, const hnsw_q *q,
                        const uint32_t ids[4], float out[4])
 {
-    switch (h->quant) {
-    case QUANT_NONE:
+    switch (q->sp) {
+    case SP_COLUMN:
         if (h->cos_dot) {
             h->ipd.four(&h->ipd, q->vec, index_row(idx, ids[0]), index_row(idx, ids[1]),
                         index_row(idx, ids[2]), index_row(idx, ids[3]), out);
@@ -379,24 +416,25 @@ static void hnsw_dist4(const vindex *idx, const hnsw *h, const hnsw_table *t, co
         idx->dist.four(&idx->dist, q->vec, index_row(idx, ids[0]), index_row(idx, ids[1]),
                        index_row(idx, ids[2]), index_row(idx, ids[3]), out);
         return;
-    case QUANT_SQ8: {
+    case SP_SQ8:
+    case SP_TMP: {
         int32_t dot[4];
-        simd->dot_i8_x4(q->vec, (const int8_t *)hnsw_vec(idx, h, t, ids[0]),
-                        (const int8_t *)hnsw_vec(idx, h, t, ids[1]),
-                        (const int8_t *)hnsw_vec(idx, h, t, ids[2]),
-                        (const int8_t *)hnsw_vec(idx, h, t, ids[3]), idx->dim, dot);
+        simd->dot_i8_x4(q->vec, (const int8_t *)hnsw_vec(idx, h, t, q->sp, ids[0]),
+                        (const int8_t *)hnsw_vec(idx, h, t, q->sp, ids[1]),
+                        (const int8_t *)hnsw_vec(idx, h, t, q->sp, ids[2]),
+                        (const int8_t *)hnsw_vec(idx, h, t, q->sp, ids[3]), idx->dim, dot);
         for (int i = 0; i < 4; i++) {
             float s, aux;
-            hnsw_sq8_meta(h, t, ids[i], &s, &aux);
+            hnsw_sq8_meta(h, t, q->sp, ids[i], &s, &aux);
             out[i] = sq8_finish(idx, q, s, aux, dot[i]);
         }
         return;
     }
-    case QUANT_BIN: {
+    case SP_BIN: {
         uint32_t d[4];
-        simd->hamming_x4(q->vec, hnsw_vec(idx, h, t, ids[0]), hnsw_vec(idx, h, t, ids[1]),
-                         hnsw_vec(idx, h, t, ids[2]), hnsw_vec(idx, h, t, ids[3]), h->code_bytes,
-                         d);
+        simd->hamming_x4(q->vec, hnsw_vec(idx, h, t, SP_BIN, ids[0]),
+                         hnsw_vec(idx, h, t, SP_BIN, ids[1]), hnsw_vec(idx, h, t, SP_BIN, ids[2]),
+                         hnsw_vec(idx, h, t, SP_BIN, ids[3]), h->code_bytes, d);
         for (int i = 0; i < 4; i++) out[i] = (float)d[i];
         return;
     }
@@ -406,18 +444,21 @@ static void hnsw_dist4(const vindex *idx, const hnsw *h, const hnsw_table *t, co
 static float hnsw_dist1(const vindex *idx, const hnsw *h, const hnsw_table *t, const hnsw_q *q,
                         uint32_t id)
 {
-    switch (h->quant) {
-    case QUANT_NONE:
+    switch (q->sp) {
+    case SP_COLUMN:
         if (h->cos_dot)
             return cos_finish(-h->ipd.one(&h->ipd, q->vec, index_row(idx, id)), q->aux,
                               *hnsw_norm_slot(h, t, id));
         return idx->dist.one(&idx->dist, q->vec, index_row(idx, id));
-    case QUANT_SQ8: {
+    case SP_SQ8:
+    case SP_TMP: {
         float s, aux;
-        hnsw_sq8_meta(h, t, id, &s, &aux);
-        return sq8_finish(idx, q, s, aux, simd->dot_i8(q->vec, hnsw_vec(idx, h, t, id), idx->dim));
+        hnsw_sq8_meta(h, t, q->sp, id, &s, &aux);
+        return sq8_finish(idx, q, s, aux,
+                          simd->dot_i8(q->vec, hnsw_vec(idx, h, t, q->sp, id), idx->dim));
     }
-    case QUANT_BIN: return (float)simd->hamming(q->vec, hnsw_vec(idx, h, t, id), h->code_bytes);
+    case SP_BIN:
+        return (float)simd->hamming(q->vec, hnsw_vec(idx, h, t, SP_BIN, id), h->code_bytes);
     }
     return 0;
 }
@@ -438,23 +479,26 @@ static void hnsw_dist_n(const vindex *idx, const hnsw *h, const hnsw_table *t, c
 }
 
 /* A stored node as a query (inserts and the heuristic). */
-static hnsw_q hnsw_node_q(const vindex *idx, const hnsw *h, const hnsw_table *t, uint32_t id)
+static hnsw_q hnsw_node_q(const vindex *idx, const hnsw *h, const hnsw_table *t, int sp,
+                          uint32_t id)
 {
-    hnsw_q q = {hnsw_vec(idx, h, t, id), 0, 0};
-    if (h->quant == QUANT_SQ8) hnsw_sq8_meta(h, t, id, &q.scale, &q.aux);
-    if (h->cos_dot) q.aux = *hnsw_norm_slot(h, t, id);
+    hnsw_q q = {hnsw_vec(idx, h, t, sp, id), 0, 0, sp};
+    if (sp == SP_SQ8 || sp == SP_TMP) hnsw_sq8_meta(h, t, sp, id, &q.scale, &q.aux);
+    if (sp == SP_COLUMN && h->cos_dot) q.aux = *hnsw_norm_slot(h, t, id);
     return q;
 }
 
-static inline void hnsw_prefetch(const vindex *idx, const hnsw *h, const hnsw_table *t, uint32_t id)
+static inline void hnsw_prefetch(const vindex *idx, const hnsw *h, const hnsw_table *t, int sp,
+                                 uint32_t id)
 {
-    const char *p = hnsw_vec(idx, h, t, id);
+    const char *p = hnsw_vec(idx, h, t, sp, id);
     __builtin_prefetch(p);
     /* Codes (at most a few hundred bytes, next to the links) are fetched
      * whole; of a float row only the head, the hardware prefetcher streams
      * the rest once the kernel walks it (more software prefetches measured
      * slower on 784-d rows: they compete with the demand loads). */
-    size_t lines = h->prefetch_lines;
+    size_t lines = sp == SP_TMP ? (h->tmp_stride - 8 + 63) / 64 : h->prefetch_lines;
+    if (lines > 32) lines = 32;
     for (size_t l = 1; l < lines; l++) __builtin_prefetch(p + 64 * l);
 }
 
@@ -522,10 +566,29 @@ static inline void maxheap_pop(hnsw_pair *a, size_t *n)
     if (m) a[i] = x;
 }
 
-static int pair_cmp(const void *a, const void *b)
+/* Sorts a max-heap ascending in place (heapsort's second half): no
+ * comparator calls, unlike qsort, which showed up in build profiles. */
+static void maxheap_sort(hnsw_pair *a, size_t n)
 {
-    hnsw_pair x = *(const hnsw_pair *)a, y = *(const hnsw_pair *)b;
-    return pair_less(x, y) ? -1 : pair_less(y, x) ? 1 : 0;
+    while (n > 1) {
+        hnsw_pair top = a[0];
+        maxheap_pop(a, &n);
+        a[n] = top;
+    }
+}
+
+/* Insertion sort for the short lists of a shrink (at most 2*M0 + 1). */
+static void pairs_sort(hnsw_pair *a, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        hnsw_pair x = a[i];
+        size_t j = i;
+        while (j > 0 && pair_less(x, a[j - 1])) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = x;
+    }
 }
 
 /* ------------------------------------------------------- scratch contexts */
@@ -633,7 +696,7 @@ static bool cand_reserve(hnsw *h, hnsw_ctx *c, size_t n)
 /* Prepares a user query: codes for SQ8/BIN. */
 static hnsw_q hnsw_query(const vindex *idx, const hnsw *h, hnsw_ctx *c, const void *query)
 {
-    hnsw_q q = {query, 0, 0};
+    hnsw_q q = {query, 0, 0, (int)h->quant};
     if (h->cos_dot) q.aux = hnsw_inv_norm(h, query);
     if (h->quant != QUANT_NONE) {
         hnsw_encode(idx, h->quant == QUANT_BIN, query, c->fbuf, c->qbuf, &q.scale, &q.aux);
@@ -743,7 +806,7 @@ static void hnsw_descend(const vindex *idx, const hnsw *h, const hnsw_table *t, 
         return;
     }
     if (h->upcodes) {
-        hnsw_q uq = {c->qbuf, 0, 0};
+        hnsw_q uq = {c->qbuf, 0, 0, SP_SQ8};
         hnsw_encode(idx, false, raw, c->fbuf, c->qbuf, &uq.scale, &uq.aux);
         const float *meta = hnsw_upcode_meta(h, t, *ep);
         float d = sq8_finish(idx, &uq, meta[0], meta[1],
@@ -810,7 +873,7 @@ static size_t hnsw_search_layer(const vindex *idx, hnsw *h, const hnsw_table *t,
             nb[m] = id;
             m += fresh;
         }
-        for (uint32_t i = 0; i < m; i++) hnsw_prefetch(idx, h, t, nb[i]);
+        for (uint32_t i = 0; i < m; i++) hnsw_prefetch(idx, h, t, q->sp, nb[i]);
         if (!m) continue;
         hnsw_dist_n(idx, h, t, q, nb, m, d);
         for (uint32_t i = 0; i < m; i++) {
@@ -842,14 +905,14 @@ static size_t hnsw_search_layer(const vindex *idx, hnsw *h, const hnsw_table *t,
  * keeps a candidate when it is closer to the base than to every candidate
  * already kept, up to m. Writes the kept ones to out; returns how many.
  */
-static uint32_t hnsw_heuristic(const vindex *idx, const hnsw *h, const hnsw_table *t,
+static uint32_t hnsw_heuristic(const vindex *idx, const hnsw *h, const hnsw_table *t, int sp,
                                const hnsw_pair *cands, size_t n, uint32_t m, hnsw_pair *out)
 {
     uint32_t kept = 0;
     uint32_t ids[HNSW_M_MAX * 2 + 4];
     float d[HNSW_M_MAX * 2 + 4];
     for (size_t i = 0; i < n && kept < m; i++) {
-        hnsw_q cq = hnsw_node_q(idx, h, t, cands[i].id);
+        hnsw_q cq = hnsw_node_q(idx, h, t, sp, cands[i].id);
         for (uint32_t j = 0; j < kept; j++) ids[j] = out[j].id;
         hnsw_dist_n(idx, h, t, &cq, ids, kept, d);
         bool good = true;
@@ -864,8 +927,8 @@ static uint32_t hnsw_heuristic(const vindex *idx, const hnsw *h, const hnsw_tabl
  * lock. When the union exceeds the level's capacity, the heuristic picks the
  * survivors (distances from node to its current neighbours are recomputed).
  */
-static void hnsw_link(const vindex *idx, const hnsw *h, const hnsw_table *t, uint32_t node,
-                      uint32_t level, const hnsw_pair *add, uint32_t nadd)
+static void hnsw_link(const vindex *idx, const hnsw *h, const hnsw_table *t, int sp,
+                      uint32_t node, uint32_t level, const hnsw_pair *add, uint32_t nadd)
 {
     _Atomic uint32_t *lock = hnsw_words(h, t, node);
     _Atomic uint32_t *l = hnsw_list(h, t, node, level);
@@ -886,13 +949,13 @@ static void hnsw_link(const vindex *idx, const hnsw *h, const hnsw_table *t, uin
             atomic_store_explicit(&l[1 + i], ids[i], memory_order_relaxed);
         atomic_store_explicit(&l[0], total, memory_order_relaxed);
     } else {
-        hnsw_q nq = hnsw_node_q(idx, h, t, node);
+        hnsw_q nq = hnsw_node_q(idx, h, t, sp, node);
         float d[HNSW_M_MAX * 2 + HNSW_M_MAX + 2];
         hnsw_dist_n(idx, h, t, &nq, ids, total, d);
         for (uint32_t i = 0; i < total; i++) all[i] = (hnsw_pair){d[i], ids[i]};
-        qsort(all, total, sizeof(all[0]), pair_cmp);
+        pairs_sort(all, total);
         hnsw_pair kept[HNSW_M_MAX * 2 + 2];
-        uint32_t k = hnsw_heuristic(idx, h, t, all, total, cap, kept);
+        uint32_t k = hnsw_heuristic(idx, h, t, sp, all, total, cap, kept);
         for (uint32_t i = 0; i < k; i++)
             atomic_store_explicit(&l[1 + i], kept[i].id, memory_order_relaxed);
         atomic_store_explicit(&l[0], k, memory_order_relaxed);
@@ -902,7 +965,7 @@ static void hnsw_link(const vindex *idx, const hnsw *h, const hnsw_table *t, uin
 
 /* Inserts row `row`, whose block lies in table t (limit: its capacity). */
 static int hnsw_insert(const vindex *idx, hnsw *h, const hnsw_table *t, uint32_t limit,
-                       hnsw_ctx *c, uint32_t row)
+                       hnsw_ctx *c, uint32_t row, int sp)
 {
     uint8_t *blk = hnsw_block(h, t, row);
     uint32_t level = hnsw_random_level(h, row);
@@ -925,7 +988,7 @@ static int hnsw_insert(const vindex *idx, hnsw *h, const hnsw_table *t, uint32_t
         atomic_fetch_add(&h->upper_bytes, words * sizeof(uint32_t));
     }
     if (h->cos_dot) *hnsw_norm_slot(h, t, row) = hnsw_inv_norm(h, index_row(idx, row));
-    hnsw_q q = hnsw_node_q(idx, h, t, row);
+    hnsw_q q = hnsw_node_q(idx, h, t, sp, row);
     uint64_t e = hnsw_entry_get(h);
     for (;;) {
         if ((uint32_t)e != HNSW_NONE) break;
@@ -947,12 +1010,12 @@ static int hnsw_insert(const vindex *idx, hnsw *h, const hnsw_table *t, uint32_t
         hnsw_filter f = {0};
         size_t nres = hnsw_search_layer(idx, h, t, limit, c, &q, (uint32_t)l, ep, epd, h->efc, &f);
         if (f.rc) return -1;
-        qsort(c->res, nres, sizeof(hnsw_pair), pair_cmp);
-        uint32_t ns = hnsw_heuristic(idx, h, t, c->res, nres, h->M, sel);
-        hnsw_link(idx, h, t, row, (uint32_t)l, sel, ns);
+        maxheap_sort(c->res, nres);
+        uint32_t ns = hnsw_heuristic(idx, h, t, sp, c->res, nres, h->M, sel);
+        hnsw_link(idx, h, t, sp, row, (uint32_t)l, sel, ns);
         for (uint32_t i = 0; i < ns; i++) {
             hnsw_pair back = {sel[i].d, row};
-            hnsw_link(idx, h, t, sel[i].id, (uint32_t)l, &back, 1);
+            hnsw_link(idx, h, t, sp, sel[i].id, (uint32_t)l, &back, 1);
         }
         if (nres) {
             ep = c->res[0].id;
@@ -1002,7 +1065,8 @@ static int hnsw_reserve(hnsw *h, uint32_t rows)
 
 /* ------------------------------------------------------- vtable: writes */
 
-static int hnsw_add(vindex *idx, uint32_t row, char *err, size_t errlen)
+/* Inserts one row in space sp and publishes it (count = row + 1). */
+static int hnsw_add_sp(vindex *idx, uint32_t row, int sp, char *err, size_t errlen)
 {
     hnsw *h = H(idx);
     if (hnsw_reserve(h, row + 1)) {
@@ -1016,7 +1080,7 @@ static int hnsw_add(vindex *idx, uint32_t row, char *err, size_t errlen)
         index_err(err, errlen, "out of memory");
         return -1;
     }
-    int rc = hnsw_insert(idx, h, t, limit, c, row);
+    int rc = hnsw_insert(idx, h, t, limit, c, row, sp);
     ctx_put(idx, c);
     if (rc) {
         index_err(err, errlen, "out of memory");
@@ -1026,8 +1090,14 @@ static int hnsw_add(vindex *idx, uint32_t row, char *err, size_t errlen)
     return 0;
 }
 
+static int hnsw_add(vindex *idx, uint32_t row, char *err, size_t errlen)
+{
+    return hnsw_add_sp(idx, row, (int)H(idx)->quant, err, errlen);
+}
+
 typedef struct hnsw_worker {
     const vindex *idx;
+    int sp;
     hnsw_table *t;
     uint32_t limit, end;
     _Atomic uint32_t *next;
@@ -1046,7 +1116,7 @@ static void *hnsw_build_run(void *arg)
     for (;;) {
         uint32_t r = atomic_fetch_add_explicit(w->next, 1, memory_order_relaxed);
         if (r >= w->end || atomic_load_explicit(w->failed, memory_order_relaxed)) break;
-        if (hnsw_insert(w->idx, h, w->t, w->limit, c, r)) {
+        if (hnsw_insert(w->idx, h, w->t, w->limit, c, r, w->sp)) {
             atomic_store(w->failed, 1);
             break;
         }
@@ -1055,25 +1125,22 @@ static void *hnsw_build_run(void *arg)
     return NULL;
 }
 
-static int hnsw_build(vindex *idx, uint32_t nrows, unsigned threads, char *err, size_t errlen)
+/* Adds rows [start, nrows) scoring in space sp, with `threads` threads. */
+static int hnsw_build_sp(vindex *idx, uint32_t start, uint32_t nrows, unsigned threads, int sp,
+                         char *err, size_t errlen)
 {
-    hnsw *h = H(idx);
-    uint32_t start = index_count(idx);
-    if (hnsw_reserve(h, nrows)) {
-        index_err(err, errlen, "out of memory");
-        return -1;
-    }
     /* Small builds and the first rows (graph still tiny) run one by one. */
+    hnsw *h = H(idx);
     uint32_t serial_end = start;
     if (threads <= 1 || nrows - start < 4 * threads) serial_end = nrows;
     else if (start < 1024) serial_end = nrows < 1024 ? nrows : 1024;
     for (uint32_t r = start; r < serial_end; r++)
-        if (hnsw_add(idx, r, err, errlen)) return -1;
+        if (hnsw_add_sp(idx, r, sp, err, errlen)) return -1;
     if (serial_end == nrows) return 0;
     hnsw_table *t = hnsw_table_get(h);
     _Atomic uint32_t next = serial_end;
     _Atomic int failed = 0;
-    hnsw_worker w = {idx, t, hnsw_limit(t), nrows, &next, &failed};
+    hnsw_worker w = {idx, sp, t, hnsw_limit(t), nrows, &next, &failed};
     pthread_t tid[256];
     unsigned started = 0;
     for (unsigned i = 1; i < threads; i++) {
@@ -1090,6 +1157,57 @@ static int hnsw_build(vindex *idx, uint32_t nrows, unsigned threads, char *err, 
     }
     atomic_store_explicit(&idx->count, nrows, memory_order_release);
     return 0;
+}
+
+/* Rows a build must add before temporary codes pay for encoding every row. */
+#define HNSW_TMP_MIN_ROWS 1024u
+
+/* Encodes rows [0, nrows) into h->tmp; false (and no tmp) on failure. */
+static bool hnsw_tmp_make(const vindex *idx, hnsw *h, uint32_t nrows)
+{
+    h->tmp_stride = 8 + (((size_t)idx->dim + 3) & ~(size_t)3);
+    h->tmp = index_malloc(h->tmp_stride * nrows);
+    float *fbuf = index_malloc(sizeof(float) * idx->dim);
+    if (!h->tmp || !fbuf) {
+        index_dealloc(h->tmp);
+        index_dealloc(fbuf);
+        h->tmp = NULL;
+        return false;
+    }
+    for (uint32_t r = 0; r < nrows; r++) {
+        uint8_t *p = h->tmp + (size_t)r * h->tmp_stride;
+        float *meta = (float *)(void *)p;
+        hnsw_encode(idx, false, index_row(idx, r), fbuf, p + 8, &meta[0], &meta[1]);
+    }
+    index_dealloc(fbuf);
+    atomic_fetch_add(&h->pool_bytes, h->tmp_stride * nrows);
+    return true;
+}
+
+static void hnsw_tmp_free(hnsw *h, uint32_t nrows)
+{
+    if (!h->tmp) return;
+    atomic_fetch_sub(&h->pool_bytes, h->tmp_stride * nrows);
+    index_dealloc(h->tmp);
+    h->tmp = NULL;
+}
+
+static int hnsw_build(vindex *idx, uint32_t nrows, unsigned threads, char *err, size_t errlen)
+{
+    hnsw *h = H(idx);
+    uint32_t start = index_count(idx);
+    if (hnsw_reserve(h, nrows)) {
+        index_err(err, errlen, "out of memory");
+        return -1;
+    }
+    /* A float index builds on temporary SQ8 codes (upcodes marks the
+     * float-like columns); without memory for them it builds exactly. */
+    int sp = (int)h->quant;
+    if (h->upcodes && nrows - start >= HNSW_TMP_MIN_ROWS && hnsw_tmp_make(idx, h, nrows))
+        sp = SP_TMP;
+    int rc = hnsw_build_sp(idx, start, nrows, threads, sp, err, errlen);
+    hnsw_tmp_free(h, nrows);
+    return rc;
 }
 
 /* ------------------------------------------------------- vtable: search */
@@ -1412,7 +1530,7 @@ static int hnsw_check_codes(const vindex *idx, const hnsw *h, const hnsw_table *
     } else {
         float s0 = 0, aux0 = 0;
         hnsw_encode(idx, h->quant == QUANT_BIN, index_row(idx, r), fb, codes, &s, &aux);
-        if (h->quant == QUANT_SQ8) hnsw_sq8_meta(h, t, r, &s0, &aux0);
+        if (h->quant == QUANT_SQ8) hnsw_sq8_meta(h, t, SP_SQ8, r, &s0, &aux0);
         bad = memcmp(codes, hnsw_block(h, t, r) + h->code_off, h->code_bytes) ||
               (h->quant == QUANT_SQ8 && (s != s0 || aux != aux0));
     }
@@ -1560,7 +1678,7 @@ static int hnsw_save(const vindex *idx, index_writer *w, char *err, size_t errle
             }
             if (h->quant == QUANT_SQ8) {
                 float s, aux;
-                hnsw_sq8_meta(h, t, r, &s, &aux);
+                hnsw_sq8_meta(h, t, SP_SQ8, r, &s, &aux);
                 index_w_f32(w, s);
                 index_w_f32(w, aux);
             }

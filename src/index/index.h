@@ -198,8 +198,10 @@ void index_describe(const vindex *idx, char *buf, size_t buflen);
 int index_add(vindex *idx, uint32_t row, char *err, size_t errlen);
 
 /* Indexes rows index_count(idx) .. nrows-1 with `threads` threads (0 or 1:
- * the calling thread only). With one thread, the result equals adding the
- * rows one by one. Returns 0, or -1 with a message. */
+ * the calling thread only). With one thread the result is deterministic (the
+ * same rows, parameters and seed give the same index); it need not equal
+ * adding the rows one by one (a large HNSW build scores with temporary SQ8
+ * codes, see hnsw.c). Returns 0, or -1 with a message. */
 int index_build(vindex *idx, uint32_t nrows, unsigned threads, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- search */

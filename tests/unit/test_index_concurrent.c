@@ -126,7 +126,7 @@ static void run(const char *quant, unsigned build_threads)
         for (uint32_t i = 20; i < N; i++) assert_int_equal(index_add(s.idx, i, err, sizeof(err)), 0);
     } else {
         /* Grow in steps so the chunk table is replaced while readers hold the old one. */
-        for (uint32_t to = N / 3; to <= N; to += N / 3)
+        for (uint32_t to = N / 2; to <= N; to += N / 2)
             if (index_build(s.idx, to, build_threads, err, sizeof(err))) fail_msg("%s", err);
     }
     atomic_store(&s.done, 1);

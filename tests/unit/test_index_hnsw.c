@@ -292,26 +292,40 @@ static void test_hnsw_reproducible_and_incremental(void **state)
     index_param ps[] = {{"SEED", "42"}, {"EFC", "64"}};
     vindex *a = make("HNSW", INDEX_METRIC_L2, g_data, INDEX_ELEM_F32, DIM, ps, 2);
     vindex *b = make("HNSW", INDEX_METRIC_L2, g_data, INDEX_ELEM_F32, DIM, ps, 2);
+    vindex *c = make("HNSW", INDEX_METRIC_L2, g_data, INDEX_ELEM_F32, DIM, ps, 2);
+    vindex *f = make("FLAT", INDEX_METRIC_L2, g_data, INDEX_ELEM_F32, DIM, NULL, 0);
     char err[256];
+    /* Two single-thread builds of the same rows and seed are identical. */
     assert_int_equal(index_build(a, n, 1, err, sizeof(err)), 0);
+    assert_int_equal(index_build(b, n, 1, err, sizeof(err)), 0);
+    assert_int_equal(index_build(f, n, 1, err, sizeof(err)), 0);
+    /* Row-by-row adds, validated along the way. */
     for (uint32_t i = 0; i < n; i++) {
-        assert_int_equal(index_add(b, i, err, sizeof(err)), 0);
-        if (i % 1000 == 999 && index_validate(b, err, sizeof(err))) fail_msg("%s", err);
+        assert_int_equal(index_add(c, i, err, sizeof(err)), 0);
+        if (i % 1000 == 999 && index_validate(c, err, sizeof(err))) fail_msg("%s", err);
     }
+    double rc = 0;
     for (uint32_t i = 0; i < 50; i++) {
-        index_hit x[K], y[K];
+        index_hit x[K], y[K], z[K], e[K];
         const float *q = g_data + (size_t)(N_BASE + i) * DIM;
         index_search_params p = {.ef = 20};
         long nx = index_search(a, q, K, &p, x, err, sizeof(err));
         long ny = index_search(b, q, K, &p, y, err, sizeof(err));
         assert_int_equal(nx, ny);
         assert_memory_equal(x, y, sizeof(index_hit) * (size_t)nx);
+        long nz = index_search(c, q, K, &p, z, err, sizeof(err));
+        long ne = index_search(f, q, K, NULL, e, err, sizeof(err));
+        rc += tu_recall(e, ne, z, nz);
     }
+    printf("  row-by-row adds: recall@10 at ef=20 %.4f\n", rc / 50);
+    assert_true(rc / 50 >= 0.9);
     char desc[200];
     index_describe(a, desc, sizeof(desc));
     assert_string_equal(desc, "M=16 EFC=64 EF=64 QUANT=NONE RERANK=1 SEED=42");
     index_free(a);
     index_free(b);
+    index_free(c);
+    index_free(f);
 }
 
 static void test_hnsw_other_types(void **state)
