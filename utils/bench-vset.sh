@@ -16,7 +16,8 @@
 #   BUILD=build             where make put the server and tools
 #   BENCH_DATA=build/data   data-set cache
 #   BENCH_QUICK=1           quick mode (~2 minutes): 2-connection loads only, ef 10,20,40,80,200,
-#                           500 queries per point (repeated for at least 0.5 s), 8 s load test
+#                           500 queries per point (repeated for at least 0.5 s), load test
+#                           4 rounds of 2 s idle + 2 s loaded
 #   BENCH_VSET_ARGS="..."   extra arguments for bench_vset run (e.g. --load-rate 2000)
 # Raw records: $BUILD/bench/vset.txt.
 #
@@ -36,12 +37,12 @@ RUNDIR=$(cd "$RUNDIR" && pwd) # the server chdirs to its dir before opening the 
 if [ -n "$BENCH_QUICK" ] && [ "$BENCH_QUICK" != 0 ]; then
     EFS=10,20,40,80,200
     ARGS="--quick --efs $EFS --queries 500 --sub-queries 500 --min-seconds 0.5 --load-conns 2"
-    ARGS="$ARGS --load-seconds 8"
+    ARGS="$ARGS --load-seconds 8 --load-rounds 4"
     echo "bench-vset: QUICK mode"
 else
     EFS=10,20,40,80,120,200,400
     ARGS="--efs $EFS --queries 10000 --sub-queries 2000 --min-seconds 1 --load-conns 1,2"
-    ARGS="$ARGS --load-seconds 15"
+    ARGS="$ARGS --load-seconds 15 --load-rounds 5"
 fi
 
 echo "bench-vset: uptime before: $(uptime)"

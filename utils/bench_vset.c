@@ -41,12 +41,14 @@
  *      process, and the goal ratio VSIM QPS / (in-process 1-thread QPS x 2
  *      cores).
  *   4. load test: 2 connections VSIM (depth 1, the smallest swept ef whose
- *      recall reached 0.95) for --load-seconds idle, then again while a third
- *      connection VADDs new elements ("load:<i>", base rows plus seeded
- *      noise, so they are new vectors) into the NOQUANT key at --load-rate
- *      per second, paced on an absolute schedule; p99 loaded / idle. The
- *      recall printed under load counts the injected near-duplicates as
- *      misses (they are legitimate answers not in the ground truth).
+ *      recall reached 0.95) idle, then again while a third connection VADDs
+ *      new elements ("load:<i>", the mean of two hashed base rows: new
+ *      vectors, seldom in a test query's true top-10) into the NOQUANT key
+ *      at --load-rate per second, paced on an absolute schedule; the two
+ *      phases alternate for --load-rounds rounds (--load-seconds in all per
+ *      side, the index caught up before each idle phase); p99 loaded / idle
+ *      over all rounds. Recall under load counts an injected element in the
+ *      top-10 as a miss.
  *   5. INFO vectors and the VADD / VSIM lines of INFO commandstats, then the
  *      goal table of issue 4. The program never fails on speed: exit 0
  *      unless the server errs, the ground truth disagrees with TRUTH, or an
@@ -91,8 +93,8 @@
 #define BV_POLL_MS      20    /* INFO poll period while waiting for indexing */
 #define BV_INDEX_WAIT_S 1800  /* give up waiting for the index after 30 minutes */
 #define BV_WARMUP       300   /* untimed queries before each key's sweep */
+#define BV_MAX_ROUNDS   16    /* load-test rounds accepted */
 #define BV_TRUTH_QUERIES 50   /* VSIM TRUTH (exact scan, ~100 QPS) checks of the ground truth */
-#define BV_NOISE        24.0f /* +- pixel noise of injected load rows (pixels are 0..255) */
 #define BV_NAME_MAX     32    /* element names are decimal row ids or "load:<i>" */
 #define BV_MAX_QPS      60000 /* request slots per second of a timed run (in-process ~25,000/s) */
 #define BV_ANCHOR_BUILD_THREADS 2 /* the in-process build uses both cores */
@@ -111,6 +113,7 @@ typedef struct bv_opts {
     unsigned load_depth;
     size_t queries, sub_queries;
     double load_rate, load_seconds, min_seconds;
+    unsigned load_rounds;
     int q8;
     int nothread; /* --nothread: every VSIM with NOTHREAD (diagnosis) */
     int reuse;    /* --reuse: keep a key that already holds every row (development) */
@@ -243,7 +246,8 @@ typedef int (*bv_build_fn)(const bv_pipe *p, size_t i, const char **argv, size_t
                            char *scratch);
 typedef int (*bv_check_fn)(const bv_pipe *p, size_t i, const redisReply *r);
 
-#define BV_MAX_ARGS 16
+#define BV_MAX_ARGS      16
+#define BV_SCRATCH_NAMES 256 /* bytes of build()'s scratch for names; a vector follows */
 
 struct bv_pipe {
     const bv_opts *o;
@@ -256,6 +260,7 @@ struct bv_pipe {
     bv_build_fn build;
     bv_check_fn check;
     void *(*run)(void *); /* thread body; NULL = bv_pipe_run (a connection) */
+    size_t scratch_bytes; /* build()'s room past the names (a generated vector) */
     double *lat;
     pthread_barrier_t *start;
     int failed;
@@ -272,7 +277,7 @@ static void *bv_pipe_run(void *arg)
     bv_pipe *p = arg;
     redisContext *c = bv_connect(p->o);
     double *t_sent = calloc(p->depth ? p->depth : 1, sizeof(double));
-    char *scratch = malloc(BV_NAME_MAX * BV_MAX_ARGS);
+    char *scratch = malloc(BV_SCRATCH_NAMES + p->scratch_bytes);
     if (p->start) pthread_barrier_wait(p->start);
     if (c == NULL || t_sent == NULL || scratch == NULL) {
         p->failed = 1;
@@ -378,7 +383,7 @@ typedef struct bv_phase_result {
  * result.
  */
 static bv_phase_result bv_run_phase(bv_pipe *pipes, unsigned nconn, size_t n, size_t nq,
-                                    bv_pipe *extra)
+                                    bv_pipe *extra, double **keep_lat)
 {
     bv_phase_result res = {0};
     pthread_t tid[BV_MAX_CONNS + 1];
@@ -433,7 +438,10 @@ static bv_phase_result bv_run_phase(bv_pipe *pipes, unsigned nconn, size_t n, si
     res.qps = res.seconds > 0 ? (double)got / res.seconds : 0;
     res.p50 = bv_pct(lat, got, 0.50);
     res.p99 = bv_pct(lat, got, 0.99);
-    free(lat);
+    if (keep_lat)
+        *keep_lat = lat; /* sorted, res.requests values; the caller frees */
+    else
+        free(lat);
     return res;
 }
 
@@ -442,9 +450,27 @@ static bv_phase_result bv_run_phase(bv_pipe *pipes, unsigned nconn, size_t n, si
 typedef struct bv_load_ctx {
     const char *key, *quant;
     const ds_matrix *base;
-    const float *noisy; /* load test: rows to inject, or NULL */
-    size_t nnoisy;
+    int blend; /* load test: new elements "load:<i>", see bv_blend_row */
 } bv_load_ctx;
+
+static uint64_t bv_mix64(uint64_t x)
+{
+    x ^= x >> 33, x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33, x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+}
+
+/* The load test's element i: the mean of two base rows picked by a hash of
+ * i. A new vector for every i (not a copy of a row, so a real insert), an
+ * image-like one (so the graph work is typical), and one that usually lies
+ * between two clusters, so it seldom enters a test query's true top-10 and
+ * the recall under load stays comparable with the idle one. */
+static void bv_blend_row(const ds_matrix *base, size_t i, float *out)
+{
+    const float *a = ds_row_f32(base, bv_mix64(2 * i + 1) % base->n);
+    const float *b = ds_row_f32(base, bv_mix64(2 * i + 2) % base->n);
+    for (size_t j = 0; j < base->dim; j++) out[j] = 0.5f * (a[j] + b[j]);
+}
 
 static int bv_build_vadd(const bv_pipe *p, size_t i, const char **argv, size_t *lens,
                          char *scratch)
@@ -452,8 +478,10 @@ static int bv_build_vadd(const bv_pipe *p, size_t i, const char **argv, size_t *
     const bv_load_ctx *x = p->ctx;
     size_t dim = x->base->dim;
     const float *v;
-    if (x->noisy) {
-        v = x->noisy + (i % x->nnoisy) * dim;
+    if (x->blend) {
+        float *row = (float *)(scratch + BV_SCRATCH_NAMES);
+        bv_blend_row(x->base, i, row);
+        v = row;
         snprintf(scratch, BV_NAME_MAX, "load:%zu", i);
     } else {
         size_t row = bv_qidx(p, i);
@@ -510,13 +538,13 @@ typedef struct bv_load_result {
 static int bv_load(const bv_opts *o, redisContext *ctl, const ds_matrix *base, const char *key,
                    const char *quant, unsigned conns, bv_load_result *lr)
 {
-    bv_load_ctx x = {key, quant, base, NULL, 0};
+    bv_load_ctx x = {key, quant, base, 0};
     bv_pipe pipes[BV_MAX_CONNS];
     memset(pipes, 0, sizeof(pipes));
     for (unsigned t = 0; t < conns; t++)
         pipes[t] = (bv_pipe){.o = o, .ctx = &x, .depth = o->load_depth,
                              .build = bv_build_vadd, .check = bv_check_vadd};
-    bv_phase_result r = bv_run_phase(pipes, conns, base->n, base->n, NULL);
+    bv_phase_result r = bv_run_phase(pipes, conns, base->n, base->n, NULL, NULL);
     double t_idx = r.failed ? -1 : bv_wait_indexed(ctl);
     double t0 = 1e300;
     for (unsigned t = 0; t < conns; t++)
@@ -635,7 +663,8 @@ static int bv_search(const bv_opts *o, const char *key, const ds_matrix *query,
         pipes[t] = (bv_pipe){.o = o, .ctx = &x, .out = labels, .depth = depth,
                              .min_seconds = min_seconds, .build = bv_build_vsim,
                              .check = bv_check_vsim};
-    bv_phase_result r = bv_run_phase(pipes, conns, bv_search_slots(nq, min_seconds), nq, NULL);
+    bv_phase_result r =
+        bv_run_phase(pipes, conns, bv_search_slots(nq, min_seconds), nq, NULL, NULL);
     *pt = (bv_point){ef, bv_recall(pipes, conns, labels, gt), r.qps, r.p50, r.p99, r.requests};
     return r.failed ? -1 : 0;
 }
@@ -778,7 +807,7 @@ static int bv_anchor_search(const bv_opts *o, const bv_anchor *a, const ds_matri
         pipes[t] = (bv_pipe){.o = o, .ctx = &x, .out = labels, .min_seconds = o->min_seconds,
                              .run = bv_inproc_run};
     bv_phase_result r =
-        bv_run_phase(pipes, threads, bv_search_slots(nq, o->min_seconds), nq, NULL);
+        bv_run_phase(pipes, threads, bv_search_slots(nq, o->min_seconds), nq, NULL, NULL);
     *pt = (bv_point){ef, bv_recall(pipes, threads, labels, gt), r.qps, r.p50, r.p99, r.requests};
     printf("inproc threads=%u ef=%-3u queries=%-5zu qps=%8.1f p50_ms=%7.3f p99_ms=%7.3f "
            "recall=%.4f\n",
@@ -840,95 +869,133 @@ static void bv_print_point(const char *quant, unsigned conns, unsigned depth, co
     fflush(stdout);
 }
 
-/* Rows of the load test's injected vectors: base rows plus uniform noise of
- * +-BV_NOISE per pixel (clamped at 0), from a fixed seed. */
-static float *bv_make_noisy(const ds_matrix *base, size_t n)
-{
-    float *out = malloc(n * base->dim * sizeof(float));
-    if (out == NULL) return NULL;
-    uint64_t s = 0x9e3779b97f4a7c15ull; /* fixed seed: the same rows every run */
-    for (size_t i = 0; i < n; i++) {
-        const float *r = ds_row_f32(base, (i * 7919) % base->n);
-        for (size_t j = 0; j < base->dim; j++) {
-            s ^= s << 13, s ^= s >> 7, s ^= s << 17; /* xorshift64 */
-            float u = (float)((s >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
-            float v = r[j] + u * BV_NOISE;
-            out[i * base->dim + j] = v < 0 ? 0 : v;
-        }
-    }
-    return out;
-}
-
 typedef struct bv_loadtest {
     int ran;
     unsigned ef;
-    double recall_idle, recall_loaded;
-    bv_phase_result idle, loaded;
-    double vadd_rate, vadd_p99;
+    double recall[2];        /* idle, loaded */
+    bv_phase_result res[2];  /* idle, loaded; over every round */
+    double vadd_rate, vadd_p99, unindexed_max;
     size_t vadds;
-    double unindexed_after;
+    double median_ratio; /* median over rounds of p99 loaded / p99 idle */
 } bv_loadtest;
 
+/* Merges n sorted values b into the growing array *a of *na values. */
+static int bv_append(double **a, size_t *na, const double *b, size_t n)
+{
+    double *m = realloc(*a, (*na + n + 1) * sizeof(double));
+    if (m == NULL) return -1;
+    memcpy(m + *na, b, n * sizeof(double));
+    *a = m;
+    *na += n;
+    return 0;
+}
+
+/*
+ * p99 under VADD load: o->load_rounds rounds, each an idle phase then a
+ * loaded phase of load_seconds / rounds each (alternating, so a drift of the
+ * machine's load hits both sides alike); before every idle phase the index
+ * catches up (rows_unindexed 0), so idle means idle. Figures aggregate the
+ * latencies of all rounds.
+ */
 static int bv_load_test(const bv_opts *o, redisContext *ctl, const char *key,
                         const ds_matrix *base, const ds_matrix *query, const ds_matrix *gt,
                         unsigned ef, bv_loadtest *lt)
 {
     memset(lt, 0, sizeof(*lt));
     lt->ef = ef;
+    unsigned rounds = o->load_rounds ? o->load_rounds : 1;
+    double phase_s = o->load_seconds / rounds;
     size_t nq = o->sub_queries < query->n ? o->sub_queries : query->n;
-    size_t cap = bv_search_slots(nq, o->load_seconds + 1);
+    size_t cap = bv_search_slots(nq, phase_s + 1);
+    size_t nload = (size_t)(o->load_rate * (phase_s + 1) * 1.5) + 100;
     int32_t *labels = malloc(cap * BV_K * sizeof(int32_t));
-    size_t nload = (size_t)(o->load_rate * o->load_seconds * 1.5) + 100;
-    float *noisy = bv_make_noisy(base, 4096);
     double *vlat = calloc(nload, sizeof(double));
-    if (labels == NULL || noisy == NULL || vlat == NULL) {
-        free(labels), free(noisy), free(vlat);
-        return -1;
-    }
+    double *all[2] = {NULL, NULL}, *vall = NULL;
+    size_t nall[2] = {0, 0}, nvall = 0, next_id = 0;
+    double secs[2] = {0, 0}, rsum[2] = {0, 0}, vsecs = 0, p99[2] = {0, 0};
+    double ratios[BV_MAX_ROUNDS];
+    if (rounds > BV_MAX_ROUNDS) rounds = BV_MAX_ROUNDS;
+    int rc = labels && vlat ? 0 : -1;
     bv_query_ctx x = {key, query, "", 0, o->nothread};
     snprintf(x.ef, sizeof(x.ef), "%u", ef);
-    bv_pipe pipes[2];
-    int rc = 0;
-    for (int loaded = 0; loaded < 2 && rc == 0; loaded++) {
-        for (unsigned t = 0; t < 2; t++)
-            pipes[t] = (bv_pipe){.o = o, .ctx = &x, .out = labels, .depth = 1,
-                                 .build = bv_build_vsim, .check = bv_check_vsim};
-        bv_load_ctx lx = {key, "NOQUANT", base, noisy, 4096};
-        bv_pipe load = {.o = o, .ctx = &lx, .depth = 64, .pace = o->load_rate,
-                        .build = bv_build_vadd, .check = bv_check_vadd, .lat = vlat,
-                        .r0 = 0, .r1 = nload, .min_count = SIZE_MAX};
-        double deadline = ds_now() + o->load_seconds + 0.2;
-        for (unsigned t = 0; t < 2; t++) pipes[t].deadline = deadline;
-        load.deadline = deadline;
-        bv_phase_result r = bv_run_phase(pipes, 2, cap, nq, loaded ? &load : NULL);
-        if (r.failed) rc = -1;
-        double rec = bv_recall(pipes, 2, labels, gt);
-        if (loaded) {
-            lt->loaded = r;
-            lt->recall_loaded = rec;
-            lt->vadds = load.r1 - load.r0;
-            double sec = load.t_end - load.t_start;
-            lt->vadd_rate = sec > 0 ? (double)lt->vadds / sec : 0;
-            qsort(vlat, lt->vadds, sizeof(double), bv_cmp_double);
-            lt->vadd_p99 = bv_pct(vlat, lt->vadds, 0.99);
-            lt->unindexed_after = bv_info_field(ctl, "vectors", "rows_unindexed");
-        } else {
-            lt->idle = r;
-            lt->recall_idle = rec;
+    bv_load_ctx lx = {key, "NOQUANT", base, 1};
+    for (unsigned round = 0; round < rounds && rc == 0; round++) {
+        for (int loaded = 0; loaded < 2 && rc == 0; loaded++) {
+            if (!loaded && bv_wait_indexed(ctl) < 0) rc = -1;
+            bv_pipe pipes[2];
+            for (unsigned t = 0; t < 2; t++)
+                pipes[t] = (bv_pipe){.o = o, .ctx = &x, .out = labels, .depth = 1,
+                                     .build = bv_build_vsim, .check = bv_check_vsim};
+            bv_pipe load = {.o = o, .ctx = &lx, .depth = 64, .pace = o->load_rate,
+                            .build = bv_build_vadd, .check = bv_check_vadd, .lat = vlat,
+                            .r0 = next_id, .r1 = next_id + nload, .min_count = SIZE_MAX,
+                            .scratch_bytes = base->dim * sizeof(float)};
+            double deadline = ds_now() + phase_s;
+            for (unsigned t = 0; t < 2; t++) pipes[t].deadline = deadline;
+            load.deadline = deadline;
+            double *lat = NULL;
+            bv_phase_result r = bv_run_phase(pipes, 2, cap, nq, loaded ? &load : NULL, &lat);
+            if (r.failed) rc = -1;
+            double rec = bv_recall(pipes, 2, labels, gt);
+            if (lat && bv_append(&all[loaded], &nall[loaded], lat, r.requests) != 0) rc = -1;
+            free(lat);
+            secs[loaded] += r.seconds;
+            rsum[loaded] += rec * (double)r.requests;
+            p99[loaded] = r.p99;
+            if (loaded) ratios[round] = p99[0] > 0 ? p99[1] / p99[0] : 0;
+            printf("loadtest round %u %s: vsim conns=2 depth=1 ef=%u requests=%zu qps=%.1f "
+                   "p50_ms=%.3f p99_ms=%.3f recall=%.4f",
+                   round + 1, loaded ? "loaded" : "idle  ", ef, r.requests, r.qps, r.p50 * 1e3,
+                   r.p99 * 1e3, rec);
+            if (loaded) {
+                size_t done = load.r1 - load.r0;
+                next_id += done;
+                qsort(vlat, done, sizeof(double), bv_cmp_double);
+                if (bv_append(&vall, &nvall, vlat, done) != 0) rc = -1;
+                vsecs += load.t_end - load.t_start;
+                double u = bv_info_field(ctl, "vectors", "rows_unindexed");
+                if (u > lt->unindexed_max) lt->unindexed_max = u;
+                printf(" | p99 x%.2f | vadd %zu at %.0f/s, p99_ms=%.3f, rows_unindexed after %.0f",
+                       ratios[round], done, (double)done / (load.t_end - load.t_start),
+                       bv_pct(vlat, done, 0.99) * 1e3, u);
+            }
+            printf("\n");
+            fflush(stdout);
         }
-        printf("loadtest %s: vsim conns=2 depth=1 ef=%u requests=%zu qps=%.1f p50_ms=%.3f "
-               "p99_ms=%.3f recall=%.4f",
-               loaded ? "loaded" : "idle  ", ef, r.requests, r.qps, r.p50 * 1e3, r.p99 * 1e3, rec);
-        if (loaded)
-            printf(" | vadd target=%.0f/s done=%zu rate=%.0f/s p99_ms=%.3f rows_unindexed_at_end=%.0f",
-                   o->load_rate, lt->vadds, lt->vadd_rate, lt->vadd_p99 * 1e3, lt->unindexed_after);
-        printf("\n");
+    }
+    for (int l = 0; l < 2 && rc == 0; l++) {
+        qsort(all[l], nall[l], sizeof(double), bv_cmp_double);
+        lt->res[l] = (bv_phase_result){nall[l], secs[l], secs[l] > 0 ? nall[l] / secs[l] : 0,
+                                       bv_pct(all[l], nall[l], 0.50), bv_pct(all[l], nall[l], 0.99),
+                                       0};
+        lt->recall[l] = nall[l] ? rsum[l] / (double)nall[l] : 0;
+        printf("loadtest all rounds %s: requests=%zu qps=%.1f p50_ms=%.3f p99_ms=%.3f "
+               "recall=%.4f\n",
+               l ? "loaded" : "idle  ", lt->res[l].requests, lt->res[l].qps, lt->res[l].p50 * 1e3,
+               lt->res[l].p99 * 1e3, lt->recall[l]);
+    }
+    if (rc == 0) {
+        qsort(ratios, rounds, sizeof(double), bv_cmp_double);
+        lt->median_ratio = rounds % 2 ? ratios[rounds / 2]
+                                      : (ratios[rounds / 2 - 1] + ratios[rounds / 2]) / 2;
+        printf("loadtest p99 loaded/idle: %.2fx over all rounds, median of the rounds' ratios "
+               "%.2fx\n",
+               lt->res[0].p99 > 0 ? lt->res[1].p99 / lt->res[0].p99 : 0, lt->median_ratio);
+        qsort(vall, nvall, sizeof(double), bv_cmp_double);
+        lt->vadds = nvall;
+        lt->vadd_rate = vsecs > 0 ? nvall / vsecs : 0;
+        lt->vadd_p99 = bv_pct(vall, nvall, 0.99);
+        printf("loadtest VADD: %zu new elements at %.0f/s (target %.0f/s), p99_ms=%.3f, "
+               "most rows_unindexed after a loaded phase %.0f\n",
+               lt->vadds, lt->vadd_rate, o->load_rate, lt->vadd_p99 * 1e3, lt->unindexed_max);
         fflush(stdout);
     }
     lt->ran = rc == 0;
     free(labels);
-    free(noisy);
     free(vlat);
+    free(all[0]);
+    free(all[1]);
+    free(vall);
     return rc;
 }
 
@@ -939,7 +1006,7 @@ static void bv_usage(void)
             "       bench_vset run --port P --raw SRC_DIR --cos DST_DIR [--host H] [--no-anchor]\n"
             "         [--efs 10,20,...] [--conns 1,2,8] [--depths 1,16] [--load-conns 1,2]\n"
             "         [--load-depth 256] [--queries N] [--sub-queries N] [--load-rate R]\n"
-            "         [--load-seconds S] [--min-seconds S] [--no-q8] [--quick] [--nothread] [--reuse]\n");
+            "         [--load-seconds S] [--load-rounds R] [--min-seconds S] [--no-q8] [--quick] [--nothread] [--reuse]\n");
 }
 
 int main(int argc, char **argv)
@@ -950,7 +1017,7 @@ int main(int argc, char **argv)
         return 2;
     }
     bv_opts o = {.host = "127.0.0.1", .port = 0, .load_depth = 256, .queries = 10000,
-                 .sub_queries = 2000, .load_rate = 1000, .load_seconds = 15, .min_seconds = 1, .q8 = 1};
+                 .sub_queries = 2000, .load_rate = 1000, .load_seconds = 15, .min_seconds = 1, .q8 = 1, .load_rounds = 3};
     o.nefs = bv_parse_list("10,20,40,80,120,200,400", o.efs, BV_MAX_LIST);
     o.nconns = bv_parse_list("1,2,8", o.conns, BV_MAX_LIST);
     o.ndepths = bv_parse_list("1,16", o.depths, BV_MAX_LIST);
@@ -1008,6 +1075,8 @@ int main(int argc, char **argv)
             o.load_rate = atof(v);
         else if (strcmp(a, "--load-seconds") == 0)
             o.load_seconds = atof(v);
+        else if (strcmp(a, "--load-rounds") == 0)
+            o.load_rounds = (unsigned)atoi(v);
         else if (strcmp(a, "--min-seconds") == 0)
             o.min_seconds = atof(v);
         else {
@@ -1243,9 +1312,9 @@ int main(int argc, char **argv)
                 if (cv->p[e].recall >= 0.95) ef95 = cv->p[e].ef;
         }
         if (!ef95) ef95 = o.efs[o.nefs - 1];
-        printf("\n---- search latency under a steady VADD load (%.0f VADD/s into fm:noquant, "
-               "%.0f s each)\n",
-               o.load_rate, o.load_seconds);
+        printf("\n---- search latency under a steady VADD load (%.0f VADD/s into fm:noquant; "
+               "%u rounds of idle then loaded, %.0f s each in all)\n",
+               o.load_rate, o.load_rounds, o.load_seconds);
         if (bv_load_test(&o, ctl, "fm:noquant", &base, &query, &gt, ef95, &lt) != 0) rc = 1;
     }
 
@@ -1290,11 +1359,14 @@ int main(int argc, char **argv)
         }
     }
     if (lt.ran) {
-        double ratio = lt.idle.p99 > 0 ? lt.loaded.p99 / lt.idle.p99 : 0;
-        snprintf(meas, sizeof(meas), "%.2f ms / %.2f ms idle = %.2fx (ef %u, %.0f VADD/s)",
-                 lt.loaded.p99 * 1e3, lt.idle.p99 * 1e3, ratio, lt.ef, lt.vadd_rate);
-        printf("%-48s %-44s %-10s %s\n", "VSIM p99 under VADD load vs idle", meas, "<= 2.0x",
-               ratio <= 2.0 ? "yes" : "NO");
+        double ratio = lt.res[0].p99 > 0 ? lt.res[1].p99 / lt.res[0].p99 : 0;
+        snprintf(meas, sizeof(meas), "median round %.2fx; all: %.2f / %.2f ms = %.2fx",
+                 lt.median_ratio, lt.res[1].p99 * 1e3, lt.res[0].p99 * 1e3, ratio);
+        printf("%-48s %-44s %-10s %s\n", "VSIM p99 under VADD load vs idle (c=2 d=1)", meas,
+               "<= 2.0x", lt.median_ratio <= 2.0 ? "yes" : "NO");
+        snprintf(meas, sizeof(meas), "ef %u, %.0f VADD/s, %u rounds", lt.ef, lt.vadd_rate,
+                 o.load_rounds);
+        printf("%-48s %-44s\n", "", meas);
     }
     printf("(speed never fails the run; exit status only reports errors)\n");
     fflush(stdout);
