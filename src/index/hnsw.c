@@ -493,6 +493,7 @@ static inline void hnsw_prefetch(const vindex *idx, const hnsw *h, const hnsw_ta
 {
     const char *p = hnsw_vec(idx, h, t, sp, id);
     __builtin_prefetch(p);
+    if (sp == SP_COLUMN && h->cos_dot) __builtin_prefetch(hnsw_norm_slot(h, t, id));
     /* Codes (at most a few hundred bytes, next to the links) are fetched
      * whole; of a float row only the head, the hardware prefetcher streams
      * the rest once the kernel walks it (more software prefetches measured
