@@ -75,6 +75,8 @@ void reply_help(client *c, const char *cmd, const char *const *lines);
 
 /* Pauses c until job j completes; the job's reply is appended then. */
 void client_block_on_job(client *c, struct job *j);
+/* The same without queueing j (its completion is driven by other jobs). */
+void client_block(client *c, struct job *j);
 /* The standard `complete` step of a job run for a client: appends the
  * job's reply, unblocks the client and runs its waiting commands. */
 void client_job_done(struct job *j);

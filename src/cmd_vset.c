@@ -309,6 +309,84 @@ static void vsim_job_free(job *j)
 
 static const job_type vsim_job_type = {"vsim", vsim_job_run, client_job_done, vsim_job_free, 0};
 
+/* A VSIM over several big segments fans out: one job per segment on the
+ * pool, a merge when the last one completes (main thread). The client
+ * waits on the parent, which is never queued itself. The parent lives
+ * until every part was freed (parts dropped at shutdown included). */
+typedef struct vsim_parent {
+    job base;
+    engine_search *es;
+    int flags;
+    collection_spec spec;
+    int pending; /* parts not completed */
+    int refs;    /* parts not freed */
+} vsim_parent;
+
+typedef struct vsim_part {
+    job base;
+    vsim_parent *parent;
+    int seg;
+} vsim_part;
+
+static void vsim_part_run(job *j)
+{
+    vsim_part *p = (vsim_part *)j;
+    engine_search_run_part(p->parent->es, p->seg);
+}
+
+static void vsim_part_complete(job *j)
+{
+    vsim_part *p = (vsim_part *)j;
+    vsim_parent *v = p->parent;
+    if (!v->base.started_us || j->started_us < v->base.started_us) v->base.started_us = j->started_us;
+    if (j->finished_us > v->base.finished_us) v->base.finished_us = j->finished_us;
+    if (--v->pending > 0) return;
+    engine_search_merge(v->es);
+    vsim_reply(&v->base.reply, v->es, &v->spec, v->flags);
+    client_job_done(&v->base);
+}
+
+static void vsim_part_free(job *j)
+{
+    vsim_part *p = (vsim_part *)j;
+    vsim_parent *v = p->parent;
+    resp_buf_free(&j->reply);
+    xfree(p);
+    if (--v->refs > 0) return;
+    engine_search_free(v->es);
+    resp_buf_free(&v->base.reply);
+    xfree(v);
+}
+
+static const job_type vsim_part_type = {"vsim-part", vsim_part_run, vsim_part_complete,
+                                        vsim_part_free, 0};
+
+/* Segments whose part is worth a job of its own. */
+#define VSIM_PART_COST 2e5
+
+static int vsim_fan_out(client *c, engine_search *es, const collection_spec *sp, int flags)
+{
+    int nseg = engine_search_segments(es), big = 0;
+    for (int i = 0; i < nseg; i++)
+        if (engine_search_part_cost(es, i) >= VSIM_PART_COST) big++;
+    if (big < 2 || workers_count(srv.workers) < 2) return 0;
+    vsim_parent *v = xcalloc(1, sizeof(*v));
+    job_init(&v->base, &vsim_job_type, c, c->proto); /* type unused: never queued */
+    v->es = es;
+    v->flags = flags;
+    v->spec = *sp;
+    v->pending = v->refs = nseg;
+    client_block(c, &v->base);
+    for (int i = 0; i < nseg; i++) {
+        vsim_part *p = xcalloc(1, sizeof(*p));
+        job_init(&p->base, &vsim_part_type, NULL, 2);
+        p->parent = v;
+        p->seg = i;
+        workers_submit(srv.workers, &p->base);
+    }
+    return 1;
+}
+
 void cmd_vsim(client *c, int argc, char **argv, size_t *lens)
 {
     collection *coll = db_lookup(argv[1], lens[1]);
@@ -446,6 +524,7 @@ void cmd_vsim(client *c, int argc, char **argv, size_t *lens)
         engine_search_free(es);
         return;
     }
+    if (vsim_fan_out(c, es, sp, flags)) return;
     vsim_job *j = xcalloc(1, sizeof(*j));
     job_init(&j->base, &vsim_job_type, c, c->proto);
     j->es = es;

@@ -499,10 +499,15 @@ void commands_reset_stats(void)
 
 /* ------------------------------------------------------ blocking on jobs */
 
-void client_block_on_job(client *c, job *j)
+void client_block(client *c, job *j)
 {
     c->job = j;
     c->flags |= CLIENT_BLOCKED;
+}
+
+void client_block_on_job(client *c, job *j)
+{
+    client_block(c, j);
     workers_submit(srv.workers, j);
 }
 

@@ -185,6 +185,12 @@ typedef struct search_request {
 engine_search *engine_search_new(collection *c, const search_request *req);
 /* Runs it [worker, or inline]. */
 void engine_search_run(engine_search *s);
+/* The same in parts: each segment on its own [any thread; different
+ * segments concurrently], then the merge (after every part finished). */
+int engine_search_segments(const engine_search *s);
+double engine_search_part_cost(const engine_search *s, int seg);
+void engine_search_run_part(engine_search *s, int seg);
+void engine_search_merge(engine_search *s);
 /* Results, sorted by distance (after run). */
 size_t engine_search_hits(const engine_search *s, const engine_hit **hits);
 /* Estimated cost in distance computations, for the inline-or-worker choice. */

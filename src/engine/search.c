@@ -11,6 +11,8 @@
  *      them, so rows the index thread adds meanwhile are never returned
  *      twice), and scans the rest of the allowed rows exactly;
  *   3. keeps the best k; segments are merged by distance.
+ * Segments are independent parts (engine_search_run_part), so the server may
+ * run them on several workers and merge at the end (engine_search_merge).
  * With TRUTH, every allowed row is scanned exactly. The index itself falls
  * back to an exact scan of the allowed rows when they are few, so a
  * selective filter still returns a full top-k.
@@ -36,8 +38,14 @@ typedef struct cand {
     uint32_t row;
 } cand;
 
+typedef struct search_part {
+    cand *v;
+    size_t n;
+} search_part;
+
 struct engine_search {
     collection *c;
+    search_part *parts; /* per segment, filled by engine_search_run_part */
     search_request req;
     float *qf;
     uint8_t *qenc;
@@ -64,6 +72,7 @@ engine_search *engine_search_new(collection *c, const search_request *req)
     s->nseg = c->nseg;
     s->segs = xmalloc(sizeof(segment *) * (size_t)(c->nseg ? c->nseg : 1));
     s->rows = xmalloc(sizeof(uint32_t) * (size_t)(c->nseg ? c->nseg : 1));
+    s->parts = xcalloc((size_t)(c->nseg ? c->nseg : 1), sizeof(search_part));
     for (int i = 0; i < c->nseg; i++) {
         s->segs[i] = c->segs[i];
         s->segs[i]->refs++;
@@ -78,6 +87,8 @@ void engine_search_free(engine_search *s)
     for (int i = 0; i < s->nseg; i++) segment_unref(s->segs[i]);
     collection_unref(s->c);
     if (s->req.filter) expr_free(s->req.filter);
+    for (int i = 0; i < s->nseg; i++) xfree(s->parts[i].v);
+    xfree(s->parts);
     xfree(s->segs);
     xfree(s->rows);
     xfree(s->qf);
@@ -86,23 +97,28 @@ void engine_search_free(engine_search *s)
     xfree(s);
 }
 
+static double part_cost(const engine_search *s, int i)
+{
+    uint32_t ef = s->req.ef ? s->req.ef : 100;
+    if (ef < s->req.k) ef = (uint32_t)s->req.k;
+    double n = s->rows[i];
+    double ix = atomic_load(&s->segs[i]->indexed);
+    if (ix > n) ix = n;
+    double cost;
+    if (s->req.exact || s->req.filter) {
+        cost = n;
+    } else {
+        double graph = ix > 0 ? ef * 16.0 * (1 + log2(ix + 1) / 8) : 0;
+        cost = (graph < ix ? graph : ix) + (n - ix);
+    }
+    return cost * s->c->spec.dim;
+}
+
 double engine_search_cost(const engine_search *s)
 {
     double cost = 0;
-    uint32_t ef = s->req.ef ? s->req.ef : 100;
-    if (ef < s->req.k) ef = (uint32_t)s->req.k;
-    for (int i = 0; i < s->nseg; i++) {
-        double n = s->rows[i];
-        double ix = atomic_load(&s->segs[i]->indexed);
-        if (ix > n) ix = n;
-        if (s->req.exact || s->req.filter) {
-            cost += n;
-        } else {
-            double graph = ix > 0 ? ef * 16.0 * (1 + log2(ix + 1) / 8) : 0;
-            cost += (graph < ix ? graph : ix) + (n - ix);
-        }
-    }
-    return cost * s->c->spec.dim;
+    for (int i = 0; i < s->nseg; i++) cost += part_cost(s, i);
+    return cost;
 }
 
 /* ------------------------------------------------------------ distances */
@@ -237,25 +253,25 @@ static void scan_rows(const engine_search *es, int si, const segment *s, const u
     }
 }
 
-void engine_search_run(engine_search *es)
+/* The k this search keeps per segment (COUNT capped by the rows it can see). */
+static size_t search_k(const engine_search *es)
 {
-    size_t k = es->req.k;
     uint64_t total = 0;
     for (int i = 0; i < es->nseg; i++) total += es->rows[i];
-    if (k > total) k = (size_t)total;
-    topk t = {xmalloc(sizeof(cand) * (k ? k : 1)), 0, k};
-    index_hit *ih = xmalloc(sizeof(index_hit) * (k ? k : 1));
+    return es->req.k > total ? (size_t)total : es->req.k;
+}
 
-    for (int si = 0; si < es->nseg && k > 0; si++) {
-        segment *s = es->segs[si];
-        uint32_t n = es->rows[si];
-        if (n == 0) continue;
-        uint64_t *bits = xmalloc(sizeof(uint64_t) * ((n + 63) / 64));
-        uint64_t allowed = build_allowed(es, s, n, bits);
-        if (allowed == 0) {
-            xfree(bits);
-            continue;
-        }
+void engine_search_run_part(engine_search *es, int si)
+{
+    size_t k = search_k(es);
+    segment *s = es->segs[si];
+    uint32_t n = es->rows[si];
+    es->parts[si].n = 0;
+    if (n == 0 || k == 0) return;
+    topk t = {xmalloc(sizeof(cand) * k), 0, k};
+    uint64_t *bits = xmalloc(sizeof(uint64_t) * ((n + 63) / 64));
+    uint64_t allowed = build_allowed(es, s, n, bits);
+    if (allowed > 0) {
         uint32_t lim = atomic_load_explicit(&s->indexed, memory_order_acquire);
         if (lim > n) lim = n;
         if (es->req.exact || lim == 0) {
@@ -267,16 +283,32 @@ void engine_search_run(engine_search *es)
             p.allowed = bits;
             p.allowed_nbits = lim;
             char err[128];
+            index_hit *ih = xmalloc(sizeof(index_hit) * k);
             long got = index_search(s->idx, es->qenc, k, &p, ih, err, sizeof(err));
             for (long i = 0; i < got; i++) {
                 cand cd = {ih[i].dist, si, ih[i].row};
                 if (es->req.has_max_dist && cd.dist > es->req.max_dist) continue;
                 topk_push(&t, cd);
             }
+            xfree(ih);
             if (got < 0) lim = 0; /* the index failed: scan everything */
             scan_rows(es, si, s, bits, lim, n, &t);
         }
-        xfree(bits);
+    }
+    xfree(bits);
+    es->parts[si].v = t.v;
+    es->parts[si].n = t.n;
+}
+
+void engine_search_merge(engine_search *es)
+{
+    size_t k = search_k(es);
+    topk t = {xmalloc(sizeof(cand) * (k ? k : 1)), 0, k};
+    for (int si = 0; si < es->nseg; si++) {
+        for (size_t i = 0; i < es->parts[si].n; i++) topk_push(&t, es->parts[si].v[i]);
+        xfree(es->parts[si].v);
+        es->parts[si].v = NULL;
+        es->parts[si].n = 0;
     }
     qsort(t.v, t.n, sizeof(cand), cand_cmp);
     es->hits = xmalloc(sizeof(engine_hit) * (t.n ? t.n : 1));
@@ -290,7 +322,22 @@ void engine_search_run(engine_search *es)
         es->hits[i].attrlen = m->attr ? m->attr->len : 0;
     }
     xfree(t.v);
-    xfree(ih);
+}
+
+void engine_search_run(engine_search *es)
+{
+    for (int si = 0; si < es->nseg; si++) engine_search_run_part(es, si);
+    engine_search_merge(es);
+}
+
+int engine_search_segments(const engine_search *es)
+{
+    return es->nseg;
+}
+
+double engine_search_part_cost(const engine_search *es, int si)
+{
+    return part_cost(es, si);
 }
 
 size_t engine_search_hits(const engine_search *s, const engine_hit **hits)
