@@ -77,6 +77,9 @@
  *     cost more than the bytes saved, the hardware prefetcher runs ahead;
  *   - prefetching every line of a float row, or the next batch's rows
  *     while scoring the current one: no gain, or slower;
+ *   - look-ahead: reading the next candidate's list and prefetching its
+ *     neighbours while the current batch is scored: slower on 128-d rows,
+ *     no clear gain on 784-d;
  *   - transparent huge pages for node chunks (madvise): not granted on this
  *     machine (THP "madvise" mode, none allocated), no change.
  * The float search is bound by memory bandwidth (~3 KB per scored row);
