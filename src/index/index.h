@@ -201,7 +201,9 @@ int index_add(vindex *idx, uint32_t row, char *err, size_t errlen);
  * the calling thread only). With one thread the result is deterministic (the
  * same rows, parameters and seed give the same index); it need not equal
  * adding the rows one by one (a large HNSW build scores with temporary SQ8
- * codes, see hnsw.c). Returns 0, or -1 with a message. */
+ * codes, see hnsw.c). Returns 0, or -1 with a message; after a failed build
+ * (out of memory) the index stays searchable but must not be written to
+ * again: free it and rebuild. */
 int index_build(vindex *idx, uint32_t nrows, unsigned threads, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- search */
