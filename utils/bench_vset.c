@@ -39,7 +39,11 @@
  *      the ratio honest). QPS at recall@10 = 0.90 / 0.95 / 0.99
  *      interpolated linearly between sweep points, end to end vs in
  *      process, and the goal ratio VSIM QPS / (in-process 1-thread QPS x 2
- *      cores).
+ *      cores). For diagnosis, a third in-process series splits the rows into
+ *      the server's segment sizes (VDESCRIBE after the load: 1,024, 8,192,
+ *      then the rest, as the engine grows segments), one HNSW per part,
+ *      each query searching all parts and merging, as the engine does: it
+ *      separates the cost of segmentation from the cost of the server.
  *   4. load test: 2 connections VSIM (depth 1, the smallest swept ef whose
  *      recall reached 0.95) idle, then again while a third connection VADDs
  *      new elements ("load:<i>", the mean of two hashed base rows: new
@@ -94,6 +98,7 @@
 #define BV_INDEX_WAIT_S 1800  /* give up waiting for the index after 30 minutes */
 #define BV_WARMUP       300   /* untimed queries before each key's sweep */
 #define BV_MAX_ROUNDS   16    /* load-test rounds accepted */
+#define BV_MAX_SEGS     16    /* segments of the segmented diagnosis anchor */
 #define BV_TRUTH_QUERIES 50   /* VSIM TRUTH (exact scan, ~100 QPS) checks of the ground truth */
 #define BV_NAME_MAX     32    /* element names are decimal row ids or "load:<i>" */
 #define BV_MAX_QPS      60000 /* request slots per second of a timed run (in-process ~25,000/s) */
@@ -118,6 +123,7 @@ typedef struct bv_opts {
     int nothread; /* --nothread: every VSIM with NOTHREAD (diagnosis) */
     int reuse;    /* --reuse: keep a key that already holds every row (development) */
     int no_anchor; /* --no-anchor: skip the in-process HNSW */
+    int no_segmented; /* --no-segmented: skip the in-process copy of the server's segments */
 } bv_opts;
 
 static size_t bv_parse_list(const char *s, unsigned *out, size_t cap)
@@ -714,13 +720,52 @@ typedef struct bv_anchor {
     bv_point p1[BV_MAX_LIST], p2[BV_MAX_LIST]; /* 1 and 2 search threads */
     size_t n1, n2;
     double build_s;
+    /* Diagnosis: the rows split into the server's segment sizes (read from
+     * VDESCRIBE), one HNSW per part, every query searching every part with
+     * the full ef and merging, as the engine does; 1 thread. */
+    int nseg;
+    vindex *seg_idx[BV_MAX_SEGS];
+    uint32_t seg_off[BV_MAX_SEGS], seg_rows[BV_MAX_SEGS];
+    bv_point ps[BV_MAX_LIST];
+    size_t ns;
+    double seg_build_s;
 } bv_anchor;
 
 typedef struct bv_inproc_ctx {
-    const vindex *idx;
+    const bv_anchor *a;
     const ds_matrix *query;
     unsigned ef;
+    int segmented;
 } bv_inproc_ctx;
+
+/* Searches every part of the segmented anchor and keeps the best BV_K
+ * (insertion into a sorted array of at most BV_K * nseg candidates). */
+static long bv_search_segmented(const bv_anchor *a, const float *q, const index_search_params *sp,
+                                index_hit *out, char *err, size_t errlen)
+{
+    long n = 0;
+    index_hit part[BV_K];
+    for (int s = 0; s < a->nseg; s++) {
+        long got = index_search(a->seg_idx[s], q, BV_K, sp, part, err, errlen);
+        if (got < 0) return -1;
+        for (long i = 0; i < got; i++) {
+            index_hit h = {part[i].row + a->seg_off[s], part[i].dist};
+            long j;
+            if (n < BV_K) {
+                j = n++;
+            } else {
+                if (out[BV_K - 1].dist <= h.dist) continue; /* not in the top BV_K */
+                j = BV_K - 1;
+            }
+            while (j > 0 && out[j - 1].dist > h.dist) {
+                out[j] = out[j - 1];
+                j--;
+            }
+            out[j] = h;
+        }
+    }
+    return n;
+}
 
 /* Thread body for an in-process share (bv_pipe fields as for a connection;
  * no socket). */
@@ -738,8 +783,10 @@ static void *bv_inproc_run(void *arg)
     for (; i < p->r1; i++) {
         double now = ds_now();
         if (i - p->r0 >= p->min_count && now - p->t_start >= p->min_seconds) break;
-        long got = index_search(x->idx, ds_row_f32(x->query, bv_qidx(p, i)), BV_K, &sp, hits, err,
-                                sizeof(err));
+        const float *qv = ds_row_f32(x->query, bv_qidx(p, i));
+        long got = x->segmented
+                       ? bv_search_segmented(x->a, qv, &sp, hits, err, sizeof(err))
+                       : index_search(x->a->idx, qv, BV_K, &sp, hits, err, sizeof(err));
         p->lat[i - p->r0] = ds_now() - now;
         int32_t *out = (int32_t *)p->out + i * BV_K;
         if (got < 0) {
@@ -788,8 +835,62 @@ static int bv_anchor_build(const bv_opts *o, bv_anchor *a)
     return 0;
 }
 
+/* Builds the segmented diagnosis anchor: parts of the sizes of `key`'s
+ * segments (VDESCRIBE), contiguous in our row order. Returns 0 or -1. */
+static int bv_anchor_build_segments(redisContext *ctl, const char *key, bv_anchor *a)
+{
+    redisReply *r = redisCommand(ctl, "VDESCRIBE %s", key);
+    const redisReply *segs = NULL;
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2)
+        if (r->element[i]->type == REDIS_REPLY_STRING && !strcmp(r->element[i]->str, "segments"))
+            segs = r->element[i + 1];
+    uint32_t off = 0;
+    for (size_t i = 0; segs && segs->type == REDIS_REPLY_ARRAY && i < segs->elements; i++) {
+        const redisReply *sg = segs->element[i];
+        for (size_t j = 0; sg->type == REDIS_REPLY_ARRAY && j + 1 < sg->elements; j += 2) {
+            if (sg->element[j]->type != REDIS_REPLY_STRING || strcmp(sg->element[j]->str, "rows") ||
+                sg->element[j + 1]->type != REDIS_REPLY_INTEGER || a->nseg >= BV_MAX_SEGS)
+                continue;
+            a->seg_off[a->nseg] = off;
+            a->seg_rows[a->nseg] = (uint32_t)sg->element[j + 1]->integer;
+            off += a->seg_rows[a->nseg++];
+        }
+    }
+    if (r) freeReplyObject(r);
+    if (a->nseg == 0 || off != a->base.n) {
+        fprintf(stderr, "bench_vset: VDESCRIBE %s: segment rows do not add up to %zu\n", key,
+                a->base.n);
+        a->nseg = 0;
+        return -1;
+    }
+    char err[256];
+    index_param params[] = {{"M", "16"}, {"EFC", "200"}};
+    double t0 = ds_now();
+    printf("inproc segmented build: parts");
+    for (int s = 0; s < a->nseg; s++) {
+        index_column col = {.chunks = NULL,
+                            .base = (const uint8_t *)ds_row_f32(&a->base, a->seg_off[s]),
+                            .chunk_shift = 0,
+                            .stride = a->base.dim * sizeof(float)};
+        a->seg_idx[s] = index_new("HNSW", INDEX_ELEM_F32, INDEX_METRIC_IP, (uint32_t)a->base.dim,
+                                  &col, params, 2, err, sizeof(err));
+        if (a->seg_idx[s] == NULL ||
+            index_build(a->seg_idx[s], a->seg_rows[s], BV_ANCHOR_BUILD_THREADS, err,
+                        sizeof(err)) != 0) {
+            fprintf(stderr, "bench_vset: segmented anchor: %s\n", err);
+            return -1;
+        }
+        printf(" %u", a->seg_rows[s]);
+    }
+    a->seg_build_s = ds_now() - t0;
+    printf(" rows (as VDESCRIBE %s), seconds=%.2f\n", key, a->seg_build_s);
+    fflush(stdout);
+    return 0;
+}
+
 static void bv_anchor_free(bv_anchor *a)
 {
+    for (int s = 0; s < a->nseg; s++) index_free(a->seg_idx[s]);
     index_free(a->idx);
     ds_matrix_free(&a->base);
     ds_matrix_free(&a->query);
@@ -798,9 +899,10 @@ static void bv_anchor_free(bv_anchor *a)
 /* One in-process point: nq queries (repeated until min_seconds) on
  * `threads` threads. */
 static int bv_anchor_search(const bv_opts *o, const bv_anchor *a, const ds_matrix *gt, size_t nq,
-                            unsigned ef, unsigned threads, int32_t *labels, bv_point *pt)
+                            unsigned ef, unsigned threads, int segmented, int32_t *labels,
+                            bv_point *pt)
 {
-    bv_inproc_ctx x = {a->idx, &a->query, ef};
+    bv_inproc_ctx x = {a, &a->query, ef, segmented};
     bv_pipe pipes[BV_MAX_CONNS];
     memset(pipes, 0, sizeof(pipes));
     for (unsigned t = 0; t < threads; t++)
@@ -809,9 +911,10 @@ static int bv_anchor_search(const bv_opts *o, const bv_anchor *a, const ds_matri
     bv_phase_result r =
         bv_run_phase(pipes, threads, bv_search_slots(nq, o->min_seconds), nq, NULL, NULL);
     *pt = (bv_point){ef, bv_recall(pipes, threads, labels, gt), r.qps, r.p50, r.p99, r.requests};
-    printf("inproc threads=%u ef=%-3u queries=%-5zu qps=%8.1f p50_ms=%7.3f p99_ms=%7.3f "
+    printf("inproc%s threads=%u ef=%-3u queries=%-5zu qps=%8.1f p50_ms=%7.3f p99_ms=%7.3f "
            "recall=%.4f\n",
-           threads, ef, pt->nq, pt->qps, pt->p50 * 1e3, pt->p99 * 1e3, pt->recall);
+           segmented ? "-segmented" : "", threads, ef, pt->nq, pt->qps, pt->p50 * 1e3,
+           pt->p99 * 1e3, pt->recall);
     fflush(stdout);
     return r.failed ? -1 : 0;
 }
@@ -1004,6 +1107,7 @@ static void bv_usage(void)
     fprintf(stderr,
             "usage: bench_vset prepare SRC_DIR DST_DIR\n"
             "       bench_vset run --port P --raw SRC_DIR --cos DST_DIR [--host H] [--no-anchor]\n"
+            "         [--no-segmented]\n"
             "         [--efs 10,20,...] [--conns 1,2,8] [--depths 1,16] [--load-conns 1,2]\n"
             "         [--load-depth 256] [--queries N] [--sub-queries N] [--load-rate R]\n"
             "         [--load-seconds S] [--load-rounds R] [--min-seconds S] [--no-q8] [--quick] [--nothread] [--reuse]\n");
@@ -1042,6 +1146,10 @@ int main(int argc, char **argv)
         }
         if (strcmp(a, "--no-anchor") == 0) {
             o.no_anchor = 1;
+            continue;
+        }
+        if (strcmp(a, "--no-segmented") == 0) {
+            o.no_segmented = 1;
             continue;
         }
         if (i + 1 >= argc) {
@@ -1184,6 +1292,8 @@ int main(int argc, char **argv)
     static const char *const mem_fields[] = {"used_memory:", "used_memory_rss:", NULL};
     bv_print_info(ctl, "memory", mem_fields);
     fflush(stdout);
+    if (rc == 0 && an.ok && !o.no_segmented && bv_anchor_build_segments(ctl, keys[0], &an) != 0)
+        rc = 1;
 
     /* ---- 2. sweeps, after a check of the ground truth against the server's
      * own exact scan (VSIM ... TRUTH): both are cosine over all rows, so the
@@ -1222,9 +1332,11 @@ int main(int argc, char **argv)
          * ef are measured within a minute of each other. */
         for (size_t e = 0; e < o.nefs && rc == 0; e++) {
             if (q == 0 && an.ok) {
-                if (bv_anchor_search(&o, &an, &gt, o.queries, o.efs[e], 1, labels,
+                if (bv_anchor_search(&o, &an, &gt, o.queries, o.efs[e], 1, 0, labels,
                                      &an.p1[an.n1++]) != 0 ||
-                    bv_anchor_search(&o, &an, &gt, o.queries, o.efs[e], 2, labels,
+                    (an.nseg && bv_anchor_search(&o, &an, &gt, o.queries, o.efs[e], 1, 1, labels,
+                                                 &an.ps[an.ns++]) != 0) ||
+                    bv_anchor_search(&o, &an, &gt, o.queries, o.efs[e], 2, 0, labels,
                                      &an.p2[an.n2++]) != 0)
                     rc = 1;
             }
@@ -1290,6 +1402,15 @@ int main(int argc, char **argv)
                 printf(" %17s", cell);
             }
             printf(" %14s\n", t == 1 ? "(x2 = goal base)" : "");
+        }
+        if (an.nseg) {
+            printf("%-26s", "in-proc, server's segs 1T");
+            for (size_t k = 0; k < BV_NTARGETS; k++) {
+                double v = bv_qps_at(an.ps, an.ns, bv_targets[k], &fl);
+                bv_cell(cell, sizeof(cell), v, fl);
+                printf(" %17s", cell);
+            }
+            printf(" %14s\n", "(diagnosis)");
         }
         printf("in-process sweep (IP over unit vectors, M=16 EFC=200, build %.1f s):", an.build_s);
         for (size_t i = 0; i < an.n1; i++)
