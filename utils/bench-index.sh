@@ -1,10 +1,11 @@
 #!/bin/sh
 # bench-index.sh -- `make bench-index`: vectis's index library against hnswlib, side by side.
 #
-# Prepares the data sets once (build/data/, cached), then for each data set runs the hnswlib
-# peer and then bench_index on the same files, one after the other (never both at once: the
-# machine has two cores), and bench_index prints the comparison table. `uptime` is printed
-# before and after, since the machine is shared and the figures are noisy.
+# Prepares the data sets once (build/data/, cached), then for each data set runs bench_index,
+# which starts the hnswlib peer (utils/hnswlib_peer --serve) as a child on the same files and
+# alternates with it step by step (never both at once: the machine has two cores), then prints
+# the comparison table. `uptime` is printed before and after, since the machine is shared and
+# the figures are noisy.
 #
 # Environment:
 #   BUILD=build              where the tools were built (make puts them in $BUILD/utils)
@@ -14,7 +15,7 @@
 #                            rows of the same mixture; its ground truth takes a few minutes once)
 #   BENCH_REPS=1             passes per sweep point; the median QPS is reported (3 halves
 #                            the noise on a busy machine and triples the sweep time)
-# Raw records of every run are kept in $BUILD/bench/index-<set>-{hnswlib,vectis}.txt.
+# The output of every run is kept in $BUILD/bench/index-<set>.txt.
 #
 # Exit status: non-zero only when something is broken (a tool missing or failing), never
 # because of speed.
@@ -68,14 +69,12 @@ done
 for ds in $BENCH_DATASETS; do
     dir=$BENCH_DATA/$ds
     echo
-    echo "---- $ds: hnswlib $(date +%T), load: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "---- $ds: $(date +%T), load: $(cut -d' ' -f1-3 /proc/loadavg)"
+    # bench_index runs the peer as a child and alternates: each hnswlib build right before the
+    # matching vectis build, each sweep point right before or after vectis's, never both at once.
     # shellcheck disable=SC2086
-    run_logged "$OUT/index-$ds-hnswlib.txt" "$TOOLS/hnswlib_peer" --data "$dir" $ARGS \
-        --search-threads 1,2
-    echo "---- $ds: vectis $(date +%T), load: $(cut -d' ' -f1-3 /proc/loadavg)"
-    # shellcheck disable=SC2086
-    run_logged "$OUT/index-$ds-vectis.txt" "$TOOLS/bench_index" --data "$dir" $ARGS $VARGS \
-        --search-threads 1,2 --peer "$OUT/index-$ds-hnswlib.txt"
+    run_logged "$OUT/index-$ds.txt" "$TOOLS/bench_index" --data "$dir" $ARGS $VARGS \
+        --search-threads 1,2 --peer-exec "$TOOLS/hnswlib_peer --data $dir $ARGS --serve"
 done
 
 echo

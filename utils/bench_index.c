@@ -22,12 +22,15 @@
  *      and HNSW BIN (sign bits, Hamming, RERANK 1), built with the largest
  *      build thread count, 1-thread sweep. Their recall is measured against
  *      the FLOAT ground truth (what a user gets), not a Hamming oracle;
- *   5. when --peer FILE holds hnswlib_peer's output for the same data, a
- *      comparison table: QPS at recall@10 = 0.90 / 0.95 / 0.99, interpolated
- *      linearly in recall between the two sweep points around the target
- *      (on the sweep's Pareto frontier, the same for both tools),
- *      for vectis and hnswlib side by side with the ratio; build-time
- *      ratios; bytes per vector.
+ *   5. with --peer-exec "hnswlib_peer --data DIR --serve ...", the peer runs
+ *      as a child that builds and searches on command: each of its builds
+ *      runs just before the matching vectis build and each sweep point just
+ *      before or after vectis's (alternating), never at the same time, so a
+ *      change in the shared machine's load hits both sides alike. (--peer
+ *      FILE instead reads a finished peer run.) Then a comparison table: QPS at recall@10 = 0.90 /
+ * 0.95 / 0.99, interpolated linearly in recall between the two sweep points around the target (on
+ * the sweep's Pareto frontier, the same for both tools), for vectis and hnswlib side by side with
+ * the ratio; build-time ratios; bytes per vector.
  *
  * Bytes per vector: "index" is index_memory() / n (links, codes, pools; what
  * the index owns); "+ column" adds the float vectors the caller stores
@@ -59,6 +62,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define BENCH_K            10           /* recall@10 */
 #define BENCH_MAX_EFS      32           /* longest ef sweep accepted */
@@ -279,7 +284,7 @@ static double bench_run_queries(const bench_ctx *b, const vindex *idx, const ind
 /* ------------------------------------------------------------------ main */
 
 typedef struct bench_opts {
-    const char *data, *peer;
+    const char *data, *peer, *peer_exec;
     size_t queries;
     unsigned efs[BENCH_MAX_EFS];
     size_t nefs;
@@ -333,12 +338,152 @@ static int bench_read_info(const char *dir, const char *key, char *out, size_t c
     return rc;
 }
 
+/* hnswlib_peer's records, as far as the table needs them. */
+typedef struct bench_peer {
+    int ok;
+    double build_sec[BENCH_MAX_THREADS + 1];
+    double bpv;
+    bench_curve curve[BENCH_MAX_THREADS + 1];
+} bench_peer;
+
+static double bench_kv(const char *line, const char *key, double dflt)
+{
+    char pat[64];
+    snprintf(pat, sizeof(pat), " %s=", key);
+    const char *p = strstr(line, pat);
+    return p ? strtod(p + strlen(pat), NULL) : dflt;
+}
+
+/* Records one line of hnswlib_peer output in pe (other lines are ignored). */
+static void bench_peer_line(bench_peer *pe, const char *line)
+{
+    unsigned t = (unsigned)bench_kv(line, "threads", 0);
+    if (strncmp(line, "hnswlib build ", 14) == 0 && t <= BENCH_MAX_THREADS) {
+        pe->build_sec[t] = bench_kv(line, "seconds", 0);
+    } else if (strncmp(line, "hnswlib memory ", 15) == 0) {
+        pe->bpv = bench_kv(line, "bytes_per_vector", 0);
+    } else if (strncmp(line, "hnswlib search ", 15) == 0 && t >= 1 && t <= BENCH_MAX_THREADS) {
+        bench_curve *c = &pe->curve[t];
+        if (c->n < BENCH_MAX_EFS)
+            c->p[c->n++] = (bench_point){(unsigned)bench_kv(line, "ef", 0),
+                                         bench_kv(line, "recall", 0), bench_kv(line, "qps", 0)};
+        pe->ok = 1;
+    }
+}
+
+static void bench_read_peer(const char *path, bench_peer *pe)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "bench_index: no peer results in %s\n", path);
+        return;
+    }
+    char line[1024];
+    while (fgets(line, sizeof(line), f))
+        bench_peer_line(pe, line);
+    fclose(f);
+}
+
+/* A running `hnswlib_peer --serve`: commands go to `to`, answers (ending with
+ * a line "done") come from `from`. The peer is only ever busy while this
+ * program waits for its answer, so the two never measure at the same time. */
+typedef struct peer_proc {
+    pid_t pid;
+    FILE *to, *from;
+    bench_peer *res;
+    int dead; /* it exited early: later commands are skipped */
+} peer_proc;
+
+/* Starts the command line `cmd` (split at spaces; no quoting). */
+static int peer_start(peer_proc *pp, const char *cmd, bench_peer *res)
+{
+    char *copy = strdup(cmd), *argv[64], *save = NULL;
+    int argc = 0, in[2], out[2];
+    if (copy == NULL) return -1;
+    for (char *t = strtok_r(copy, " ", &save); t && argc < 63; t = strtok_r(NULL, " ", &save))
+        argv[argc++] = t;
+    argv[argc] = NULL;
+    if (argc == 0 || pipe(in) != 0) {
+        free(copy);
+        return -1;
+    }
+    if (pipe(out) != 0) {
+        close(in[0]);
+        close(in[1]);
+        free(copy);
+        return -1;
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        close(in[0]);
+        close(in[1]);
+        close(out[0]);
+        close(out[1]);
+        execv(argv[0], argv);
+        fprintf(stderr, "bench_index: cannot run %s\n", argv[0]);
+        _exit(127);
+    }
+    free(copy);
+    close(in[0]);
+    close(out[1]);
+    if (pid < 0) {
+        close(in[1]);
+        close(out[0]);
+        return -1;
+    }
+    pp->pid = pid;
+    pp->to = fdopen(in[1], "w");
+    pp->from = fdopen(out[0], "r");
+    pp->res = res;
+    return pp->to && pp->from ? 0 : -1;
+}
+
+/* Sends one command and echoes the answer (parsed into pp->res) until
+ * "done". Returns 0, or -1 when the peer died. pp NULL: no-op. */
+static int peer_cmd(peer_proc *pp, const char *fmt, unsigned a, unsigned b, unsigned c)
+{
+    if (pp == NULL) return 0;
+    if (pp->dead) return -1;
+    char line[1024];
+    fprintf(pp->to, fmt, a, b, c);
+    fputc('\n', pp->to);
+    fflush(pp->to);
+    while (fgets(line, sizeof(line), pp->from)) {
+        if (strcmp(line, "done\n") == 0) return 0;
+        fputs(line, stdout);
+        bench_peer_line(pp->res, line);
+    }
+    fflush(stdout);
+    fprintf(stderr, "bench_index: the hnswlib peer exited early\n");
+    pp->dead = 1;
+    return -1;
+}
+
+/* Asks the peer to quit, echoes what it still prints, and reaps it.
+ * Returns 0 when it exited cleanly. */
+static int peer_stop(peer_proc *pp)
+{
+    int status = 0;
+    fputs("quit\n", pp->to);
+    fclose(pp->to);
+    char line[1024];
+    while (fgets(line, sizeof(line), pp->from))
+        fputs(line, stdout);
+    fclose(pp->from);
+    waitpid(pp->pid, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
 /* Builds one HNSW variant with every build thread count (only the last
  * graph is kept), sweeps it, and records the figures in r. `quant` is
  * "NONE", "SQ8" or "BIN". Returns 0, or -1 on a library error. */
 static int bench_hnsw(const bench_ctx *b, const bench_opts *o, const char *variant,
                       const char *quant, const unsigned *bthreads, size_t nbuild,
-                      const unsigned *sthreads, size_t nsearch, bench_variant_result *r)
+                      const unsigned *sthreads, size_t nsearch, peer_proc *pp,
+                      bench_variant_result *r)
 {
     char err[256], desc[256];
     index_param params[] = {{"M", o->M}, {"EFC", o->efc}, {"QUANT", quant}, {"RERANK", "1"}};
@@ -347,6 +492,7 @@ static int bench_hnsw(const bench_ctx *b, const bench_opts *o, const char *varia
     size_t n = b->base->n, dim = b->base->dim;
     memset(r, 0, sizeof(*r));
     for (size_t i = 0; i < nbuild; i++) {
+        peer_cmd(pp, "build %u", bthreads[i], 0, 0);
         index_free(idx);
         idx = index_new("HNSW", INDEX_ELEM_F32, b->metric, (uint32_t)dim, &b->col, params, nparams,
                         err, sizeof(err));
@@ -365,6 +511,7 @@ static int bench_hnsw(const bench_ctx *b, const bench_opts *o, const char *varia
         printf("vectis build variant=%s threads=%u seconds=%.3f\n", variant, bthreads[i], sec);
         fflush(stdout);
     }
+    peer_cmd(pp, "memory", 0, 0, 0);
     index_describe(idx, desc, sizeof(desc));
     r->index_bpv = (double)index_memory(idx) / (double)n;
     r->column_bpv = (double)(dim * sizeof(float));
@@ -386,11 +533,16 @@ static int bench_hnsw(const bench_ctx *b, const bench_opts *o, const char *varia
     p.ef = o->efs[0];
     size_t warm = b->nq < BENCH_WARMUP ? b->nq : BENCH_WARMUP;
     bench_run_queries(b, idx, &p, warm, 1, labels, &failed);
+    unsigned turn = 0;
     for (size_t e = 0; e < o->nefs && !failed; e++) {
         p.ef = o->efs[e];
         for (size_t s = 0; s < nsearch; s++) {
             unsigned t = sthreads[s];
             if (t == 0 || t > BENCH_MAX_THREADS) continue;
+            /* The peer runs the same point just before or just after (alternating, so
+             * neither side always gets the warmer turn). */
+            int peer_first = (turn++ & 1) == 0;
+            if (peer_first) peer_cmd(pp, "search %u %u %u", p.ef, t, o->reps);
             double qps_rep[BENCH_MAX_REPS];
             for (unsigned rep = 0; rep < o->reps; rep++) {
                 double sec = bench_run_queries(b, idx, &p, b->nq, t, labels, &failed);
@@ -403,6 +555,7 @@ static int bench_hnsw(const bench_ctx *b, const bench_opts *o, const char *varia
             printf("vectis search variant=%s threads=%u ef=%u recall=%.4f qps=%.1f\n", variant, t,
                    p.ef, rec, qps);
             fflush(stdout);
+            if (!peer_first) peer_cmd(pp, "search %u %u %u", p.ef, t, o->reps);
         }
     }
     free(labels);
@@ -455,48 +608,6 @@ static int bench_flat(const bench_ctx *b, const bench_opts *o, bench_flat_result
     index_free(idx);
     r->ran = 1;
     return failed ? -1 : 0;
-}
-
-/* hnswlib_peer's records, as far as the table needs them. */
-typedef struct bench_peer {
-    int ok;
-    double build_sec[BENCH_MAX_THREADS + 1];
-    double bpv;
-    bench_curve curve[BENCH_MAX_THREADS + 1];
-} bench_peer;
-
-static double bench_kv(const char *line, const char *key, double dflt)
-{
-    char pat[64];
-    snprintf(pat, sizeof(pat), " %s=", key);
-    const char *p = strstr(line, pat);
-    return p ? strtod(p + strlen(pat), NULL) : dflt;
-}
-
-static void bench_read_peer(const char *path, bench_peer *pe)
-{
-    memset(pe, 0, sizeof(*pe));
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        fprintf(stderr, "bench_index: no peer results in %s\n", path);
-        return;
-    }
-    char line[1024];
-    while (fgets(line, sizeof(line), f)) {
-        unsigned t = (unsigned)bench_kv(line, "threads", 0);
-        if (strncmp(line, "hnswlib build ", 14) == 0 && t <= BENCH_MAX_THREADS) {
-            pe->build_sec[t] = bench_kv(line, "seconds", 0);
-        } else if (strncmp(line, "hnswlib memory ", 15) == 0) {
-            pe->bpv = bench_kv(line, "bytes_per_vector", 0);
-        } else if (strncmp(line, "hnswlib search ", 15) == 0 && t >= 1 && t <= BENCH_MAX_THREADS) {
-            bench_curve *c = &pe->curve[t];
-            if (c->n < BENCH_MAX_EFS)
-                c->p[c->n++] = (bench_point){(unsigned)bench_kv(line, "ef", 0),
-                                             bench_kv(line, "recall", 0), bench_kv(line, "qps", 0)};
-            pe->ok = 1;
-        }
-    }
-    fclose(f);
 }
 
 /* Formats one QPS cell: "12345", ">=12345" (lowest ef already above the
@@ -611,6 +722,8 @@ int main(int argc, char **argv)
                 o.data = v;
             else if (strcmp(a, "--peer") == 0)
                 o.peer = v;
+            else if (strcmp(a, "--peer-exec") == 0)
+                o.peer_exec = v;
             else if (strcmp(a, "--queries") == 0)
                 o.queries = strtoul(v, NULL, 10);
             else if (strcmp(a, "--flat-queries") == 0)
@@ -684,6 +797,22 @@ int main(int argc, char **argv)
            base.dim, query.n, simd_level_name(simd->level));
     fflush(stdout);
 
+    /* The peer loads its copy of the data now; "memory" before any build is a
+     * no-op whose answer says the loading is over, so it cannot disturb the
+     * STREAM loop below. */
+    bench_peer pe;
+    memset(&pe, 0, sizeof(pe));
+    peer_proc peer_storage, *pp = NULL;
+    memset(&peer_storage, 0, sizeof(peer_storage));
+    if (o.peer_exec) {
+        if (peer_start(&peer_storage, o.peer_exec, &pe) != 0) {
+            fprintf(stderr, "bench_index: cannot start the peer '%s'\n", o.peer_exec);
+            return 1;
+        }
+        pp = &peer_storage;
+        peer_cmd(pp, "memory", 0, 0, 0);
+    }
+
     /* STREAM-style bandwidth, measured before anything else is resident. */
     double bw1 = 0, bw2 = 0;
     if (o.flat) {
@@ -705,17 +834,16 @@ int main(int argc, char **argv)
 
     static bench_variant_result fl, sq, bn;
     if (bench_hnsw(&b, &o, "float", "NONE", o.build_threads, o.nbuild, o.search_threads, o.nsearch,
-                   &fl) != 0)
+                   pp, &fl) != 0)
         rc = 1;
+    if (pp && (peer_stop(pp) != 0 || pp->dead)) rc = 1;
     unsigned one = 1, top = o.build_threads[0];
     for (size_t i = 0; i < o.nbuild; i++)
         if (o.build_threads[i] > top) top = o.build_threads[i];
-    if (o.sq8 && bench_hnsw(&b, &o, "sq8", "SQ8", &top, 1, &one, 1, &sq) != 0) rc = 1;
-    if (o.bin && bench_hnsw(&b, &o, "bin", "BIN", &top, 1, &one, 1, &bn) != 0) rc = 1;
+    if (o.sq8 && bench_hnsw(&b, &o, "sq8", "SQ8", &top, 1, &one, 1, NULL, &sq) != 0) rc = 1;
+    if (o.bin && bench_hnsw(&b, &o, "bin", "BIN", &top, 1, &one, 1, NULL, &bn) != 0) rc = 1;
 
-    bench_peer pe;
-    memset(&pe, 0, sizeof(pe));
-    if (o.peer) bench_read_peer(o.peer, &pe);
+    if (o.peer && !o.peer_exec) bench_read_peer(o.peer, &pe);
     bench_print_table(&b, &o, bw1, bw2, &flat, &fl, &sq, &bn, &pe);
 
     ds_matrix_free(&base);

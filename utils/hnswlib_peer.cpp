@@ -20,6 +20,11 @@
  *     recall@10 against the first 10 ground-truth ids and queries/second
  *     (with --reps R, the median of R passes over the queries).
  *
+ * With --serve it loads the data and then takes commands on stdin ("build T",
+ * "memory", "search EF T REPS", "quit"; every answer ends with "done"), so
+ * bench_index can alternate its own measurements with the peer's and both
+ * see the same load on a shared machine.
+ *
  * Output, one record per line, "hnswlib <kind> key=value ...", which
  * bench_index.c parses (anything else on a line is ignored):
  *   hnswlib dataset name=... metric=... n=... dim=... nq=...
@@ -224,12 +229,96 @@ double recall_at_10(const std::vector<int32_t> &labels, const Matrix &gt, size_t
     return (double)hit / (double)(nq * kRecallK);
 }
 
+// The graph under test and the commands run on it, in batch mode (main) or
+// driven line by line by bench_index (serve), which interleaves its own runs
+// with the peer's so both see the same machine load.
+struct Peer {
+    hnswlib::SpaceInterface<float> *space;
+    const Matrix &base, &query, &gt;
+    size_t M, efc;
+    std::unique_ptr<Graph> g;
+    double rss_per_vec = 0;
+    bool warmed = false;
+    std::vector<int32_t> labels;
+
+    void build(unsigned threads)
+    {
+        g.reset();
+        warmed = false;
+        size_t rss0 = rss_bytes();
+        double sec = 0;
+        g = build_graph(space, base, M, efc, threads, sec);
+        size_t rss1 = rss_bytes();
+        rss_per_vec = rss1 > rss0 ? (double)(rss1 - rss0) / (double)base.n : 0;
+        std::printf("hnswlib build threads=%u seconds=%.3f\n", threads, sec);
+        std::fflush(stdout);
+    }
+
+    void memory()
+    {
+        if (!g) return;
+        std::printf("hnswlib memory bytes_per_vector=%.1f rss_bytes_per_vector=%.1f\n",
+                    graph_bytes_per_vector(*g), rss_per_vec);
+        std::fflush(stdout);
+    }
+
+    void search(size_t ef, size_t threads, size_t reps)
+    {
+        if (!g || threads == 0) return;
+        labels.resize(query.n * kRecallK);
+        g->setEf(ef);
+        if (!warmed) {
+            run_queries(*g, query, 0, std::min(query.n, kWarmupQueries), labels);
+            warmed = true;
+        }
+        std::vector<double> qps;
+        for (size_t r = 0; r < std::max<size_t>(reps, 1); r++) {
+            double t0 = now_seconds();
+            if (threads == 1) {
+                run_queries(*g, query, 0, query.n, labels);
+            } else {
+                std::vector<std::thread> pool;
+                for (size_t i = 0; i < threads; i++) {
+                    size_t q0 = query.n * i / threads, q1 = query.n * (i + 1) / threads;
+                    pool.emplace_back([&, q0, q1]() { run_queries(*g, query, q0, q1, labels); });
+                }
+                for (auto &th : pool) th.join();
+            }
+            qps.push_back((double)query.n / (now_seconds() - t0));
+        }
+        std::sort(qps.begin(), qps.end());
+        std::printf("hnswlib search threads=%zu ef=%zu recall=%.4f qps=%.1f\n", threads, ef,
+                    recall_at_10(labels, gt, query.n), qps[qps.size() / 2]);
+        std::fflush(stdout);
+    }
+
+    // Commands on stdin, one per line: "build T", "memory", "search EF T REPS",
+    // "quit". Each answer ends with a line "done" (also after a bad command).
+    int serve()
+    {
+        char line[256];
+        while (std::fgets(line, sizeof(line), stdin)) {
+            char cmd[32] = "";
+            unsigned long a = 0, b = 0, c = 1;
+            int n = std::sscanf(line, "%31s %lu %lu %lu", cmd, &a, &b, &c);
+            if (n >= 1 && std::strcmp(cmd, "quit") == 0) break;
+            if (n >= 2 && std::strcmp(cmd, "build") == 0) build((unsigned)a);
+            else if (n >= 1 && std::strcmp(cmd, "memory") == 0) memory();
+            else if (n >= 3 && std::strcmp(cmd, "search") == 0) search(a, b, c);
+            else std::printf("hnswlib error unknown command\n");
+            std::printf("done\n");
+            std::fflush(stdout);
+        }
+        return 0;
+    }
+};
+
 void usage()
 {
     std::fprintf(stderr,
                  "usage: hnswlib_peer --data DIR [--queries N] [--M 16] [--efc 200]\n"
                  "         [--efs 10,16,...] [--build-threads 2,1] [--search-threads 1,2]\n"
-                 "         [--reps R]\n");
+                 "         [--reps R] [--serve]\n");
 }
 
 } // namespace
@@ -242,8 +331,13 @@ int main(int argc, char **argv)
     std::vector<size_t> build_threads = {2, 1};
     std::vector<size_t> search_threads = {1, 2};
     size_t reps = 1;
+    bool serve = false;
     for (int a = 1; a < argc; a++) {
         std::string o = argv[a];
+        if (o == "--serve") {
+            serve = true;
+            continue;
+        }
         if (a + 1 >= argc) {
             usage();
             return 2;
@@ -294,49 +388,12 @@ int main(int argc, char **argv)
                 name.c_str(), metric.c_str(), base.n, base.dim, query.n, M, efc);
     std::fflush(stdout);
 
-    std::unique_ptr<Graph> g;
-    double rss_per_vec = 0;
-    for (size_t t : build_threads) {
-        g.reset();
-        size_t rss0 = rss_bytes();
-        double sec = 0;
-        g = build_graph(space.get(), base, M, efc, (unsigned)t, sec);
-        size_t rss1 = rss_bytes();
-        rss_per_vec = rss1 > rss0 ? (double)(rss1 - rss0) / (double)base.n : 0;
-        std::printf("hnswlib build threads=%zu seconds=%.3f\n", t, sec);
-        std::fflush(stdout);
-    }
-    std::printf("hnswlib memory bytes_per_vector=%.1f rss_bytes_per_vector=%.1f\n",
-                graph_bytes_per_vector(*g), rss_per_vec);
-
-    std::vector<int32_t> labels(query.n * kRecallK);
-    g->setEf(efs[0]);
-    run_queries(*g, query, 0, std::min(query.n, kWarmupQueries), labels);
+    Peer peer{space.get(), base, query, gt, M, efc};
+    if (serve) return peer.serve();
+    for (size_t t : build_threads) peer.build((unsigned)t);
+    peer.memory();
     for (size_t ef : efs) {
-        g->setEf(ef);
-        for (size_t t : search_threads) {
-            if (t == 0) continue;
-            std::vector<double> qps;
-            for (size_t r = 0; r < reps; r++) {
-                double t0 = now_seconds();
-                if (t == 1) {
-                    run_queries(*g, query, 0, query.n, labels);
-                } else {
-                    std::vector<std::thread> pool;
-                    for (size_t i = 0; i < t; i++) {
-                        size_t q0 = query.n * i / t, q1 = query.n * (i + 1) / t;
-                        pool.emplace_back(
-                            [&, q0, q1]() { run_queries(*g, query, q0, q1, labels); });
-                    }
-                    for (auto &th : pool) th.join();
-                }
-                qps.push_back((double)query.n / (now_seconds() - t0));
-            }
-            std::sort(qps.begin(), qps.end());
-            std::printf("hnswlib search threads=%zu ef=%zu recall=%.4f qps=%.1f\n", t, ef,
-                        recall_at_10(labels, gt, query.n), qps[qps.size() / 2]);
-            std::fflush(stdout);
-        }
+        for (size_t t : search_threads) peer.search(ef, t, reps);
     }
     return 0;
 }
