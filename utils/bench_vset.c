@@ -5,8 +5,7 @@
  *   bench_vset prepare SRC DST   writes DST/{base,query}.fvecs = the rows of SRC
  *                                L2-normalised and DST/info.txt (metric=ip), so
  *                                that `datasets gt DST` computes the exact top-100
- *                                by cosine and bench_index measures the
- *                                in-process HNSW (IP over unit vectors) on it
+ *                                by cosine (and bench_index can run on it too)
  *   bench_vset run --port P --raw SRC --cos DST [--quick] ...
  *                                the server benchmark below
  *
@@ -73,7 +72,14 @@
  * 2-core machine one client thread could itself be the bottleneck, and the
  * blocking API with explicit pipelining says plainly what is measured.
  * Also rejected: redis-benchmark (cannot send a different binary vector per
- * request nor check the replies for recall).
+ * request nor check the replies for recall), and reading the anchor from a
+ * separate bench_index run (an earlier version did): on this shared machine
+ * the load drifts by 2x within minutes, so only points measured within the
+ * same minute make a meaningful ratio. The in-process search loop is the
+ * same one bench_index runs (index_search, one query at a time).
+ *
+ * Ownership: main() owns the data sets, the anchor and the result arrays;
+ * every phase borrows them and frees only what it allocates itself.
  */
 #include "ds_io.h"
 #include "index/index.h"
@@ -91,18 +97,18 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define BV_K            10    /* recall@10, VSIM COUNT 10 */
-#define BV_MAX_LIST     16    /* longest ef / conns / depths list accepted */
-#define BV_MAX_CONNS    64    /* most client connections of one phase */
-#define BV_POLL_MS      20    /* INFO poll period while waiting for indexing */
-#define BV_INDEX_WAIT_S 1800  /* give up waiting for the index after 30 minutes */
-#define BV_WARMUP       300   /* untimed queries before each key's sweep */
-#define BV_MAX_ROUNDS   16    /* load-test rounds accepted */
-#define BV_MAX_SEGS     16    /* segments of the segmented diagnosis anchor */
-#define BV_TRUTH_QUERIES 50   /* VSIM TRUTH (exact scan, ~100 QPS) checks of the ground truth */
-#define BV_NAME_MAX     32    /* element names are decimal row ids or "load:<i>" */
-#define BV_MAX_QPS      60000 /* request slots per second of a timed run (in-process ~25,000/s) */
-#define BV_ANCHOR_BUILD_THREADS 2 /* the in-process build uses both cores */
+#define BV_K                    10    /* recall@10, VSIM COUNT 10 */
+#define BV_MAX_LIST             16    /* longest ef / conns / depths list accepted */
+#define BV_MAX_CONNS            64    /* most client connections of one phase */
+#define BV_POLL_MS              20    /* INFO poll period while waiting for indexing */
+#define BV_INDEX_WAIT_S         1800  /* give up waiting for the index after 30 minutes */
+#define BV_WARMUP               300   /* untimed queries before each key's sweep */
+#define BV_MAX_ROUNDS           16    /* load-test rounds accepted */
+#define BV_MAX_SEGS             16    /* segments of the segmented diagnosis anchor */
+#define BV_TRUTH_QUERIES        50    /* VSIM TRUTH checks of the ground truth (~100 QPS) */
+#define BV_NAME_MAX             32    /* names: decimal row ids or "load:<i>" */
+#define BV_MAX_QPS              60000 /* slots per second of a timed run (in-proc ~25k/s) */
+#define BV_ANCHOR_BUILD_THREADS 2     /* the in-process build uses both cores */
 
 static const double bv_targets[] = {0.90, 0.95, 0.99};
 #define BV_NTARGETS (sizeof(bv_targets) / sizeof(bv_targets[0]))
@@ -120,9 +126,9 @@ typedef struct bv_opts {
     double load_rate, load_seconds, min_seconds;
     unsigned load_rounds;
     int q8;
-    int nothread; /* --nothread: every VSIM with NOTHREAD (diagnosis) */
-    int reuse;    /* --reuse: keep a key that already holds every row (development) */
-    int no_anchor; /* --no-anchor: skip the in-process HNSW */
+    int nothread;     /* --nothread: every VSIM with NOTHREAD (diagnosis) */
+    int reuse;        /* --reuse: keep a key that already holds every row (development) */
+    int no_anchor;    /* --no-anchor: skip the in-process HNSW */
     int no_segmented; /* --no-segmented: skip the in-process copy of the server's segments */
 } bv_opts;
 
@@ -475,11 +481,11 @@ static void bv_blend_row(const ds_matrix *base, size_t i, float *out)
 {
     const float *a = ds_row_f32(base, bv_mix64(2 * i + 1) % base->n);
     const float *b = ds_row_f32(base, bv_mix64(2 * i + 2) % base->n);
-    for (size_t j = 0; j < base->dim; j++) out[j] = 0.5f * (a[j] + b[j]);
+    for (size_t j = 0; j < base->dim; j++)
+        out[j] = 0.5f * (a[j] + b[j]);
 }
 
-static int bv_build_vadd(const bv_pipe *p, size_t i, const char **argv, size_t *lens,
-                         char *scratch)
+static int bv_build_vadd(const bv_pipe *p, size_t i, const char **argv, size_t *lens, char *scratch)
 {
     const bv_load_ctx *x = p->ctx;
     size_t dim = x->base->dim;
@@ -548,8 +554,11 @@ static int bv_load(const bv_opts *o, redisContext *ctl, const ds_matrix *base, c
     bv_pipe pipes[BV_MAX_CONNS];
     memset(pipes, 0, sizeof(pipes));
     for (unsigned t = 0; t < conns; t++)
-        pipes[t] = (bv_pipe){.o = o, .ctx = &x, .depth = o->load_depth,
-                             .build = bv_build_vadd, .check = bv_check_vadd};
+        pipes[t] = (bv_pipe){.o = o,
+                             .ctx = &x,
+                             .depth = o->load_depth,
+                             .build = bv_build_vadd,
+                             .check = bv_check_vadd};
     bv_phase_result r = bv_run_phase(pipes, conns, base->n, base->n, NULL, NULL);
     double t_idx = r.failed ? -1 : bv_wait_indexed(ctl);
     double t0 = 1e300;
@@ -583,8 +592,7 @@ typedef struct bv_query_ctx {
     int nothread; /* add NOTHREAD: run on the server's main thread (diagnosis) */
 } bv_query_ctx;
 
-static int bv_build_vsim(const bv_pipe *p, size_t i, const char **argv, size_t *lens,
-                         char *scratch)
+static int bv_build_vsim(const bv_pipe *p, size_t i, const char **argv, size_t *lens, char *scratch)
 {
     (void)scratch;
     const bv_query_ctx *x = p->ctx;
@@ -608,7 +616,8 @@ static int bv_build_vsim(const bv_pipe *p, size_t i, const char **argv, size_t *
 static int bv_check_vsim(const bv_pipe *p, size_t i, const redisReply *r)
 {
     int32_t *out = (int32_t *)p->out + i * BV_K;
-    for (size_t k = 0; k < BV_K; k++) out[k] = -1;
+    for (size_t k = 0; k < BV_K; k++)
+        out[k] = -1;
     if (r->type != REDIS_REPLY_ARRAY) return -1;
     for (size_t k = 0; k < r->elements && k < BV_K; k++) {
         const redisReply *e = r->element[k];
@@ -657,17 +666,21 @@ static size_t bv_search_slots(size_t nq, double min_seconds)
 /* One measured VSIM configuration: the first nq queries, once each, then
  * repeated until min_seconds have passed. labels must hold
  * bv_search_slots(nq, min_seconds) * BV_K ids. */
-static int bv_search(const bv_opts *o, const char *key, const ds_matrix *query,
-                     const ds_matrix *gt, size_t nq, double min_seconds, unsigned ef,
-                     unsigned conns, unsigned depth, int truth, int32_t *labels, bv_point *pt)
+static int bv_search(const bv_opts *o, const char *key, const ds_matrix *query, const ds_matrix *gt,
+                     size_t nq, double min_seconds, unsigned ef, unsigned conns, unsigned depth,
+                     int truth, int32_t *labels, bv_point *pt)
 {
     bv_query_ctx x = {key, query, "", truth, o->nothread};
     snprintf(x.ef, sizeof(x.ef), "%u", ef);
     bv_pipe pipes[BV_MAX_CONNS];
     memset(pipes, 0, sizeof(pipes));
     for (unsigned t = 0; t < conns; t++)
-        pipes[t] = (bv_pipe){.o = o, .ctx = &x, .out = labels, .depth = depth,
-                             .min_seconds = min_seconds, .build = bv_build_vsim,
+        pipes[t] = (bv_pipe){.o = o,
+                             .ctx = &x,
+                             .out = labels,
+                             .depth = depth,
+                             .min_seconds = min_seconds,
+                             .build = bv_build_vsim,
                              .check = bv_check_vsim};
     bv_phase_result r =
         bv_run_phase(pipes, conns, bv_search_slots(nq, min_seconds), nq, NULL, NULL);
@@ -716,7 +729,7 @@ static void bv_cell(char *buf, size_t cap, double v, int floor)
 typedef struct bv_anchor {
     int ok;
     vindex *idx;
-    ds_matrix base, query; /* normalised rows; the index reads base */
+    ds_matrix base, query;                     /* normalised rows; the index reads base */
     bv_point p1[BV_MAX_LIST], p2[BV_MAX_LIST]; /* 1 and 2 search threads */
     size_t n1, n2;
     double build_s;
@@ -784,9 +797,8 @@ static void *bv_inproc_run(void *arg)
         double now = ds_now();
         if (i - p->r0 >= p->min_count && now - p->t_start >= p->min_seconds) break;
         const float *qv = ds_row_f32(x->query, bv_qidx(p, i));
-        long got = x->segmented
-                       ? bv_search_segmented(x->a, qv, &sp, hits, err, sizeof(err))
-                       : index_search(x->a->idx, qv, BV_K, &sp, hits, err, sizeof(err));
+        long got = x->segmented ? bv_search_segmented(x->a, qv, &sp, hits, err, sizeof(err))
+                                : index_search(x->a->idx, qv, BV_K, &sp, hits, err, sizeof(err));
         p->lat[i - p->r0] = ds_now() - now;
         int32_t *out = (int32_t *)p->out + i * BV_K;
         if (got < 0) {
@@ -794,7 +806,8 @@ static void *bv_inproc_run(void *arg)
             snprintf(p->errmsg, sizeof(p->errmsg), "index_search: %s", err);
             break;
         }
-        for (long k = 0; k < BV_K; k++) out[k] = k < got ? (int32_t)hits[k].row : -1;
+        for (long k = 0; k < BV_K; k++)
+            out[k] = k < got ? (int32_t)hits[k].row : -1;
     }
     p->r1 = p->done = i;
     p->t_end = ds_now();
@@ -810,11 +823,13 @@ static int bv_anchor_build(const bv_opts *o, bv_anchor *a)
     if (ds_read_vecs(path, 0, &a->base) != 0) return -1;
     snprintf(path, sizeof(path), "%s/query.fvecs", o->cos);
     if (ds_read_vecs(path, 0, &a->query) != 0) return -1;
-    index_column col = {.chunks = NULL, .base = a->base.data, .chunk_shift = 0,
+    index_column col = {.chunks = NULL,
+                        .base = a->base.data,
+                        .chunk_shift = 0,
                         .stride = a->base.dim * sizeof(float)};
     index_param params[] = {{"M", "16"}, {"EFC", "200"}};
-    a->idx = index_new("HNSW", INDEX_ELEM_F32, INDEX_METRIC_IP, (uint32_t)a->base.dim, &col,
-                       params, 2, err, sizeof(err));
+    a->idx = index_new("HNSW", INDEX_ELEM_F32, INDEX_METRIC_IP, (uint32_t)a->base.dim, &col, params,
+                       2, err, sizeof(err));
     if (a->idx == NULL) {
         fprintf(stderr, "bench_vset: index_new: %s\n", err);
         return -1;
@@ -874,9 +889,8 @@ static int bv_anchor_build_segments(redisContext *ctl, const char *key, bv_ancho
                             .stride = a->base.dim * sizeof(float)};
         a->seg_idx[s] = index_new("HNSW", INDEX_ELEM_F32, INDEX_METRIC_IP, (uint32_t)a->base.dim,
                                   &col, params, 2, err, sizeof(err));
-        if (a->seg_idx[s] == NULL ||
-            index_build(a->seg_idx[s], a->seg_rows[s], BV_ANCHOR_BUILD_THREADS, err,
-                        sizeof(err)) != 0) {
+        if (a->seg_idx[s] == NULL || index_build(a->seg_idx[s], a->seg_rows[s],
+                                                 BV_ANCHOR_BUILD_THREADS, err, sizeof(err)) != 0) {
             fprintf(stderr, "bench_vset: segmented anchor: %s\n", err);
             return -1;
         }
@@ -890,7 +904,8 @@ static int bv_anchor_build_segments(redisContext *ctl, const char *key, bv_ancho
 
 static void bv_anchor_free(bv_anchor *a)
 {
-    for (int s = 0; s < a->nseg; s++) index_free(a->seg_idx[s]);
+    for (int s = 0; s < a->nseg; s++)
+        index_free(a->seg_idx[s]);
     index_free(a->idx);
     ds_matrix_free(&a->base);
     ds_matrix_free(&a->query);
@@ -906,8 +921,8 @@ static int bv_anchor_search(const bv_opts *o, const bv_anchor *a, const ds_matri
     bv_pipe pipes[BV_MAX_CONNS];
     memset(pipes, 0, sizeof(pipes));
     for (unsigned t = 0; t < threads; t++)
-        pipes[t] = (bv_pipe){.o = o, .ctx = &x, .out = labels, .min_seconds = o->min_seconds,
-                             .run = bv_inproc_run};
+        pipes[t] = (bv_pipe){
+            .o = o, .ctx = &x, .out = labels, .min_seconds = o->min_seconds, .run = bv_inproc_run};
     bv_phase_result r =
         bv_run_phase(pipes, threads, bv_search_slots(nq, o->min_seconds), nq, NULL, NULL);
     *pt = (bv_point){ef, bv_recall(pipes, threads, labels, gt), r.qps, r.p50, r.p99, r.requests};
@@ -938,10 +953,12 @@ static int bv_prepare(const char *src, const char *dst)
         for (size_t i = 0; i < m.n; i++) {
             float *r = (float *)m.data + i * m.dim;
             double ss = 0;
-            for (size_t j = 0; j < m.dim; j++) ss += (double)r[j] * r[j];
+            for (size_t j = 0; j < m.dim; j++)
+                ss += (double)r[j] * r[j];
             /* A zero row stays zero, as the server keeps it. */
             float inv = ss > 0 ? (float)(1.0 / sqrt(ss)) : 0.0f;
-            for (size_t j = 0; j < m.dim; j++) r[j] *= inv;
+            for (size_t j = 0; j < m.dim; j++)
+                r[j] *= inv;
         }
         snprintf(path, sizeof(path), "%s/%s", dst, files[f]);
         int rc = ds_write_vecs(path, m.data, m.n, m.dim);
@@ -955,8 +972,10 @@ static int bv_prepare(const char *src, const char *dst)
         snprintf(tmp, sizeof(tmp), "%s.tmp", path);
         FILE *f = fopen(tmp, "w");
         if (f == NULL) return -1;
-        fprintf(f, "name=fashion-mnist-cos\nmetric=ip\nsource=%s, rows L2-normalised by "
-                   "utils/bench_vset.c (cosine = inner product)\n", src);
+        fprintf(f,
+                "name=fashion-mnist-cos\nmetric=ip\nsource=%s, rows L2-normalised by "
+                "utils/bench_vset.c (cosine = inner product)\n",
+                src);
         if (fclose(f) != 0 || rename(tmp, path) != 0) return -1;
     }
     return 0;
@@ -975,8 +994,8 @@ static void bv_print_point(const char *quant, unsigned conns, unsigned depth, co
 typedef struct bv_loadtest {
     int ran;
     unsigned ef;
-    double recall[2];        /* idle, loaded */
-    bv_phase_result res[2];  /* idle, loaded; over every round */
+    double recall[2];       /* idle, loaded */
+    bv_phase_result res[2]; /* idle, loaded; over every round */
     double vadd_rate, vadd_p99, unindexed_max;
     size_t vadds;
     double median_ratio; /* median over rounds of p99 loaded / p99 idle */
@@ -1000,9 +1019,8 @@ static int bv_append(double **a, size_t *na, const double *b, size_t n)
  * catches up (rows_unindexed 0), so idle means idle. Figures aggregate the
  * latencies of all rounds.
  */
-static int bv_load_test(const bv_opts *o, redisContext *ctl, const char *key,
-                        const ds_matrix *base, const ds_matrix *query, const ds_matrix *gt,
-                        unsigned ef, bv_loadtest *lt)
+static int bv_load_test(const bv_opts *o, redisContext *ctl, const char *key, const ds_matrix *base,
+                        const ds_matrix *query, const ds_matrix *gt, unsigned ef, bv_loadtest *lt)
 {
     memset(lt, 0, sizeof(*lt));
     lt->ef = ef;
@@ -1027,14 +1045,26 @@ static int bv_load_test(const bv_opts *o, redisContext *ctl, const char *key,
             if (!loaded && bv_wait_indexed(ctl) < 0) rc = -1;
             bv_pipe pipes[2];
             for (unsigned t = 0; t < 2; t++)
-                pipes[t] = (bv_pipe){.o = o, .ctx = &x, .out = labels, .depth = 1,
-                                     .build = bv_build_vsim, .check = bv_check_vsim};
-            bv_pipe load = {.o = o, .ctx = &lx, .depth = 64, .pace = o->load_rate,
-                            .build = bv_build_vadd, .check = bv_check_vadd, .lat = vlat,
-                            .r0 = next_id, .r1 = next_id + nload, .min_count = SIZE_MAX,
+                pipes[t] = (bv_pipe){.o = o,
+                                     .ctx = &x,
+                                     .out = labels,
+                                     .depth = 1,
+                                     .build = bv_build_vsim,
+                                     .check = bv_check_vsim};
+            bv_pipe load = {.o = o,
+                            .ctx = &lx,
+                            .depth = 64,
+                            .pace = o->load_rate,
+                            .build = bv_build_vadd,
+                            .check = bv_check_vadd,
+                            .lat = vlat,
+                            .r0 = next_id,
+                            .r1 = next_id + nload,
+                            .min_count = SIZE_MAX,
                             .scratch_bytes = base->dim * sizeof(float)};
             double deadline = ds_now() + phase_s;
-            for (unsigned t = 0; t < 2; t++) pipes[t].deadline = deadline;
+            for (unsigned t = 0; t < 2; t++)
+                pipes[t].deadline = deadline;
             load.deadline = deadline;
             double *lat = NULL;
             bv_phase_result r = bv_run_phase(pipes, 2, cap, nq, loaded ? &load : NULL, &lat);
@@ -1068,8 +1098,11 @@ static int bv_load_test(const bv_opts *o, redisContext *ctl, const char *key,
     }
     for (int l = 0; l < 2 && rc == 0; l++) {
         qsort(all[l], nall[l], sizeof(double), bv_cmp_double);
-        lt->res[l] = (bv_phase_result){nall[l], secs[l], secs[l] > 0 ? nall[l] / secs[l] : 0,
-                                       bv_pct(all[l], nall[l], 0.50), bv_pct(all[l], nall[l], 0.99),
+        lt->res[l] = (bv_phase_result){nall[l],
+                                       secs[l],
+                                       secs[l] > 0 ? nall[l] / secs[l] : 0,
+                                       bv_pct(all[l], nall[l], 0.50),
+                                       bv_pct(all[l], nall[l], 0.99),
                                        0};
         lt->recall[l] = nall[l] ? rsum[l] / (double)nall[l] : 0;
         printf("loadtest all rounds %s: requests=%zu qps=%.1f p50_ms=%.3f p99_ms=%.3f "
@@ -1079,8 +1112,8 @@ static int bv_load_test(const bv_opts *o, redisContext *ctl, const char *key,
     }
     if (rc == 0) {
         qsort(ratios, rounds, sizeof(double), bv_cmp_double);
-        lt->median_ratio = rounds % 2 ? ratios[rounds / 2]
-                                      : (ratios[rounds / 2 - 1] + ratios[rounds / 2]) / 2;
+        lt->median_ratio =
+            rounds % 2 ? ratios[rounds / 2] : (ratios[rounds / 2 - 1] + ratios[rounds / 2]) / 2;
         printf("loadtest p99 loaded/idle: %.2fx over all rounds, median of the rounds' ratios "
                "%.2fx\n",
                lt->res[0].p99 > 0 ? lt->res[1].p99 / lt->res[0].p99 : 0, lt->median_ratio);
@@ -1110,7 +1143,8 @@ static void bv_usage(void)
             "         [--no-segmented]\n"
             "         [--efs 10,20,...] [--conns 1,2,8] [--depths 1,16] [--load-conns 1,2]\n"
             "         [--load-depth 256] [--queries N] [--sub-queries N] [--load-rate R]\n"
-            "         [--load-seconds S] [--load-rounds R] [--min-seconds S] [--no-q8] [--quick] [--nothread] [--reuse]\n");
+            "         [--load-seconds S] [--load-rounds R] [--min-seconds S] [--no-q8] [--quick] "
+            "[--nothread] [--reuse]\n");
 }
 
 int main(int argc, char **argv)
@@ -1120,8 +1154,16 @@ int main(int argc, char **argv)
         bv_usage();
         return 2;
     }
-    bv_opts o = {.host = "127.0.0.1", .port = 0, .load_depth = 256, .queries = 10000,
-                 .sub_queries = 2000, .load_rate = 1000, .load_seconds = 15, .min_seconds = 1, .q8 = 1, .load_rounds = 3};
+    bv_opts o = {.host = "127.0.0.1",
+                 .port = 0,
+                 .load_depth = 256,
+                 .queries = 10000,
+                 .sub_queries = 2000,
+                 .load_rate = 1000,
+                 .load_seconds = 15,
+                 .min_seconds = 1,
+                 .q8 = 1,
+                 .load_rounds = 3};
     o.nefs = bv_parse_list("10,20,40,80,120,200,400", o.efs, BV_MAX_LIST);
     o.nconns = bv_parse_list("1,2,8", o.conns, BV_MAX_LIST);
     o.ndepths = bv_parse_list("1,16", o.depths, BV_MAX_LIST);
@@ -1270,8 +1312,7 @@ int main(int argc, char **argv)
                     continue;
                 }
             }
-            if (bv_load(&o, ctl, &base, key, quants[q], o.load_conns[l], &loads[q][l]) != 0)
-                rc = 1;
+            if (bv_load(&o, ctl, &base, key, quants[q], o.load_conns[l], &loads[q][l]) != 0) rc = 1;
             if (!last && rc == 0) {
                 if (bv_simple(ctl, "DEL %s", key) != 0) rc = 1;
                 /* The free runs on a worker; wait until the rows are gone. */
@@ -1284,7 +1325,7 @@ int main(int argc, char **argv)
             }
         }
     }
-    static const char *const vec_fields[] = {"collections", "rows", "segments",
+    static const char *const vec_fields[] = {"collections",        "rows",   "segments",
                                              "collections_memory", "search", NULL};
     printf("INFO vectors after the loads:\n");
     bv_print_info(ctl, "vectors", vec_fields);
@@ -1358,7 +1399,8 @@ int main(int argc, char **argv)
     printf("\n==== VSIM QPS at recall@10 (interpolated; \">=\": already above at the lowest "
            "ef) ====\n");
     printf("%-26s", "config");
-    for (size_t t = 0; t < BV_NTARGETS; t++) printf(" %12s@%.2f", "qps", bv_targets[t]);
+    for (size_t t = 0; t < BV_NTARGETS; t++)
+        printf(" %12s@%.2f", "qps", bv_targets[t]);
     printf(" %14s\n", "vs anchor@0.95");
     double anchor1 = -1, anchor2 = -1;
     int fl;
