@@ -26,7 +26,7 @@
 
 /* Smallest range (rows) worth a thread of its own. */
 #define FLAT_MIN_ROWS_PER_THREAD 8192u
-#define FLAT_MAX_THREADS 64u
+#define FLAT_MAX_THREADS         64u
 
 static int flat_init(vindex *idx, const index_param *params, size_t nparams, char *err,
                      size_t errlen)
@@ -40,7 +40,10 @@ static int flat_init(vindex *idx, const index_param *params, size_t nparams, cha
     return 0;
 }
 
-static void flat_destroy(vindex *idx) { (void)idx; }
+static void flat_destroy(vindex *idx)
+{
+    (void)idx;
+}
 
 static void flat_describe(const vindex *idx, char *buf, size_t buflen)
 {
@@ -71,8 +74,8 @@ typedef struct flat_part {
     const void *query;
     const index_search_params *p;
     uint32_t lo, hi;
-    float radius;  /* range search */
-    index_topk t;  /* top-k search */
+    float radius; /* range search */
+    index_topk t; /* top-k search */
     index_hits hits;
     int rc;
     bool range;
@@ -127,8 +130,8 @@ static void flat_split(flat_part *parts, unsigned nt, const vindex *idx, const v
     }
 }
 
-static long flat_search(const vindex *idx, const void *query, size_t k, const index_search_params *p,
-                        index_hit *out, char *err, size_t errlen)
+static long flat_search(const vindex *idx, const void *query, size_t k,
+                        const index_search_params *p, index_hit *out, char *err, size_t errlen)
 {
     uint32_t n = index_count(idx);
     unsigned nt = flat_nthreads(p, n);
@@ -145,7 +148,8 @@ static long flat_search(const vindex *idx, const void *query, size_t k, const in
         return -1;
     }
     parts[0].t = (index_topk){out, 0, k};
-    for (unsigned i = 1; i < nt; i++) parts[i].t = (index_topk){buf + (i - 1) * k, 0, k};
+    for (unsigned i = 1; i < nt; i++)
+        parts[i].t = (index_topk){buf + (i - 1) * k, 0, k};
     flat_run_parts(parts, nt);
     for (unsigned i = 1; i < nt; i++)
         for (size_t j = 0; j < parts[i].t.n; j++)

@@ -46,9 +46,18 @@ void index_set_allocator(void *(*malloc_fn)(size_t), void *(*calloc_fn)(size_t, 
     alloc_free = all ? free_fn : free;
 }
 
-void *index_malloc(size_t n) { return alloc_malloc(n ? n : 1); }
-void *index_calloc(size_t n, size_t size) { return alloc_calloc(n ? n : 1, size ? size : 1); }
-void *index_realloc(void *p, size_t n) { return alloc_realloc(p, n ? n : 1); }
+void *index_malloc(size_t n)
+{
+    return alloc_malloc(n ? n : 1);
+}
+void *index_calloc(size_t n, size_t size)
+{
+    return alloc_calloc(n ? n : 1, size ? size : 1);
+}
+void *index_realloc(void *p, size_t n)
+{
+    return alloc_realloc(p, n ? n : 1);
+}
 void index_dealloc(void *p)
 {
     if (p) alloc_free(p);
@@ -105,11 +114,15 @@ int index_metric_parse(const char *s)
 size_t index_elem_row_bytes(index_elem e, uint32_t dim)
 {
     switch (e) {
-    case INDEX_ELEM_F32: return (size_t)dim * 4;
+    case INDEX_ELEM_F32:
+        return (size_t)dim * 4;
     case INDEX_ELEM_F16:
-    case INDEX_ELEM_BF16: return (size_t)dim * 2;
-    case INDEX_ELEM_I8: return dim;
-    case INDEX_ELEM_BINARY: return dim / 8;
+    case INDEX_ELEM_BF16:
+        return (size_t)dim * 2;
+    case INDEX_ELEM_I8:
+        return dim;
+    case INDEX_ELEM_BINARY:
+        return dim / 8;
     }
     return 0;
 }
@@ -128,37 +141,38 @@ int index_param_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 /* ------------------------------------------------------------- distance */
 
 /* Float-like element types: the kernels already return the metric's value. */
-#define DIST_FLOATLIKE(T, ty, kl2, kdot, kcos)                                                  \
-    static float dist1_##ty##_l2(const index_dist *d, const void *a, const void *b)            \
-    {                                                                                           \
-        return simd->kl2((const T *)a, (const T *)b, d->n);                                     \
-    }                                                                                           \
-    static float dist1_##ty##_ip(const index_dist *d, const void *a, const void *b)            \
-    {                                                                                           \
-        return -simd->kdot((const T *)a, (const T *)b, d->n);                                   \
-    }                                                                                           \
-    static float dist1_##ty##_cos(const index_dist *d, const void *a, const void *b)           \
-    {                                                                                           \
-        return simd->kcos((const T *)a, (const T *)b, d->n);                                    \
-    }                                                                                           \
-    static void dist4_##ty##_l2(const index_dist *d, const void *q, const void *b0,            \
-                                const void *b1, const void *b2, const void *b3, float out[4])  \
-    {                                                                                           \
-        simd->kl2##_x4((const T *)q, (const T *)b0, (const T *)b1, (const T *)b2,               \
-                       (const T *)b3, d->n, out);                                               \
-    }                                                                                           \
-    static void dist4_##ty##_ip(const index_dist *d, const void *q, const void *b0,            \
-                                const void *b1, const void *b2, const void *b3, float out[4])  \
-    {                                                                                           \
-        simd->kdot##_x4((const T *)q, (const T *)b0, (const T *)b1, (const T *)b2,              \
-                        (const T *)b3, d->n, out);                                              \
-        for (int i = 0; i < 4; i++) out[i] = -out[i];                                           \
-    }                                                                                           \
-    static void dist4_##ty##_cos(const index_dist *d, const void *q, const void *b0,           \
-                                 const void *b1, const void *b2, const void *b3, float out[4]) \
-    {                                                                                           \
-        simd->kcos##_x4((const T *)q, (const T *)b0, (const T *)b1, (const T *)b2,             \
-                        (const T *)b3, d->n, out);                                              \
+#define DIST_FLOATLIKE(T, ty, kl2, kdot, kcos)                                                     \
+    static float dist1_##ty##_l2(const index_dist *d, const void *a, const void *b)                \
+    {                                                                                              \
+        return simd->kl2((const T *)a, (const T *)b, d->n);                                        \
+    }                                                                                              \
+    static float dist1_##ty##_ip(const index_dist *d, const void *a, const void *b)                \
+    {                                                                                              \
+        return -simd->kdot((const T *)a, (const T *)b, d->n);                                      \
+    }                                                                                              \
+    static float dist1_##ty##_cos(const index_dist *d, const void *a, const void *b)               \
+    {                                                                                              \
+        return simd->kcos((const T *)a, (const T *)b, d->n);                                       \
+    }                                                                                              \
+    static void dist4_##ty##_l2(const index_dist *d, const void *q, const void *b0,                \
+                                const void *b1, const void *b2, const void *b3, float out[4])      \
+    {                                                                                              \
+        simd->kl2##_x4((const T *)q, (const T *)b0, (const T *)b1, (const T *)b2, (const T *)b3,   \
+                       d->n, out);                                                                 \
+    }                                                                                              \
+    static void dist4_##ty##_ip(const index_dist *d, const void *q, const void *b0,                \
+                                const void *b1, const void *b2, const void *b3, float out[4])      \
+    {                                                                                              \
+        simd->kdot##_x4((const T *)q, (const T *)b0, (const T *)b1, (const T *)b2, (const T *)b3,  \
+                        d->n, out);                                                                \
+        for (int i = 0; i < 4; i++)                                                                \
+            out[i] = -out[i];                                                                      \
+    }                                                                                              \
+    static void dist4_##ty##_cos(const index_dist *d, const void *q, const void *b0,               \
+                                 const void *b1, const void *b2, const void *b3, float out[4])     \
+    {                                                                                              \
+        simd->kcos##_x4((const T *)q, (const T *)b0, (const T *)b1, (const T *)b2, (const T *)b3,  \
+                        d->n, out);                                                                \
     }
 
 DIST_FLOATLIKE(float, f32, l2sq_f32, dot_f32, cos_f32)
@@ -191,7 +205,8 @@ static void dist4_i8_l2(const index_dist *d, const void *q, const void *b0, cons
 {
     int32_t r[4];
     simd->l2sq_i8_x4(q, b0, b1, b2, b3, d->n, r);
-    for (int i = 0; i < 4; i++) out[i] = (float)r[i];
+    for (int i = 0; i < 4; i++)
+        out[i] = (float)r[i];
 }
 
 static void dist4_i8_ip(const index_dist *d, const void *q, const void *b0, const void *b1,
@@ -199,7 +214,8 @@ static void dist4_i8_ip(const index_dist *d, const void *q, const void *b0, cons
 {
     int32_t r[4];
     simd->dot_i8_x4(q, b0, b1, b2, b3, d->n, r);
-    for (int i = 0; i < 4; i++) out[i] = -(float)r[i];
+    for (int i = 0; i < 4; i++)
+        out[i] = -(float)r[i];
 }
 
 static void dist4_i8_cos(const index_dist *d, const void *q, const void *b0, const void *b1,
@@ -209,7 +225,8 @@ static void dist4_i8_cos(const index_dist *d, const void *q, const void *b0, con
     const int8_t *b[4] = {b0, b1, b2, b3};
     simd->dot_i8_x4(q, b0, b1, b2, b3, d->n, r);
     int32_t qq = simd->dot_i8(q, q, d->n);
-    for (int i = 0; i < 4; i++) out[i] = i8_cos(r[i], qq, simd->dot_i8(b[i], b[i], d->n));
+    for (int i = 0; i < 4; i++)
+        out[i] = i8_cos(r[i], qq, simd->dot_i8(b[i], b[i], d->n));
 }
 
 static float dist1_bin_hamming(const index_dist *d, const void *a, const void *b)
@@ -222,7 +239,8 @@ static void dist4_bin_hamming(const index_dist *d, const void *q, const void *b0
 {
     uint32_t r[4];
     simd->hamming_x4(q, b0, b1, b2, b3, d->n, r);
-    for (int i = 0; i < 4; i++) out[i] = (float)r[i];
+    for (int i = 0; i < 4; i++)
+        out[i] = (float)r[i];
 }
 
 static float dist1_bin_jaccard(const index_dist *d, const void *a, const void *b)
@@ -258,8 +276,10 @@ int index_dist_init(index_dist *d, index_elem elem, index_metric metric, uint32_
     bool binmetric = metric == INDEX_METRIC_HAMMING || metric == INDEX_METRIC_JACCARD;
     if (elem == INDEX_ELEM_BINARY) {
         if (!binmetric) {
-            index_err(err, errlen, "metric %s does not apply to BINARY vectors (use HAMMING or "
-                                   "JACCARD)", index_metric_name(metric));
+            index_err(err, errlen,
+                      "metric %s does not apply to BINARY vectors (use HAMMING or "
+                      "JACCARD)",
+                      index_metric_name(metric));
             return -1;
         }
         if (dim % 8) {
@@ -303,9 +323,10 @@ uint64_t index_allowed_count(const index_search_params *p, uint32_t limit)
     if (!p || !p->allowed) return limit;
     uint64_t nbits = p->allowed_nbits < limit ? p->allowed_nbits : limit;
     uint64_t full = nbits >> 6, c = 0;
-    for (uint64_t i = 0; i < full; i++) c += (uint64_t)__builtin_popcountll(p->allowed[i]);
-    if (nbits & 63) c += (uint64_t)__builtin_popcountll(p->allowed[full] &
-                                                        ((UINT64_C(1) << (nbits & 63)) - 1));
+    for (uint64_t i = 0; i < full; i++)
+        c += (uint64_t)__builtin_popcountll(p->allowed[i]);
+    if (nbits & 63)
+        c += (uint64_t)__builtin_popcountll(p->allowed[full] & ((UINT64_C(1) << (nbits & 63)) - 1));
     return c;
 }
 
@@ -409,7 +430,8 @@ static inline void scan_prefetch(const vindex *idx, const index_search_params *p
     if (p && p->allowed) return;
     for (uint32_t k = 0; k < 4 && row + k < hi; k++) {
         const char *r = index_row(idx, row + k);
-        for (size_t o = 0; o < idx->row_bytes; o += 64) __builtin_prefetch(r + o);
+        for (size_t o = 0; o < idx->row_bytes; o += 64)
+            __builtin_prefetch(r + o);
     }
 }
 
@@ -430,9 +452,11 @@ void index_scan_topk(const vindex *idx, const void *query, uint32_t lo, uint32_t
             scan_prefetch(idx, p, row, hi);
             d->four(d, query, index_row(idx, r[0]), index_row(idx, r[1]), index_row(idx, r[2]),
                     index_row(idx, r[3]), out);
-            for (int i = 0; i < 4; i++) index_topk_push(t, r[i], out[i]);
+            for (int i = 0; i < 4; i++)
+                index_topk_push(t, r[i], out[i]);
         } else {
-            for (int i = 0; i < n; i++) index_topk_push(t, r[i], d->one(d, query, index_row(idx, r[i])));
+            for (int i = 0; i < n; i++)
+                index_topk_push(t, r[i], d->one(d, query, index_row(idx, r[i])));
         }
     }
 }
@@ -454,9 +478,9 @@ int index_scan_range(const vindex *idx, const void *query, float radius, uint32_
             scan_prefetch(idx, p, row, hi);
             d->four(d, query, index_row(idx, r[0]), index_row(idx, r[1]), index_row(idx, r[2]),
                     index_row(idx, r[3]), dist);
-        }
-        else {
-            for (int i = 0; i < n; i++) dist[i] = d->one(d, query, index_row(idx, r[i]));
+        } else {
+            for (int i = 0; i < n; i++)
+                dist[i] = d->one(d, query, index_row(idx, r[i]));
         }
         for (int i = 0; i < n; i++)
             if (dist[i] <= radius && index_hits_push(out, r[i], dist[i])) return -1;
@@ -480,9 +504,15 @@ static const index_alias registry[] = {
 };
 #define REGISTRY_N (sizeof(registry) / sizeof(registry[0]))
 
-size_t index_type_count(void) { return REGISTRY_N; }
+size_t index_type_count(void)
+{
+    return REGISTRY_N;
+}
 
-const char *index_type_name(size_t i) { return i < REGISTRY_N ? registry[i].name : NULL; }
+const char *index_type_name(size_t i)
+{
+    return i < REGISTRY_N ? registry[i].name : NULL;
+}
 
 static const index_alias *registry_find(const char *name)
 {
@@ -493,7 +523,7 @@ static const index_alias *registry_find(const char *name)
 
 /* Sets up the base fields; shared by index_new and index_load. */
 static vindex *index_alloc(const index_ops *ops, index_elem elem, index_metric metric, uint32_t dim,
-                          const index_column *col, char *err, size_t errlen)
+                           const index_column *col, char *err, size_t errlen)
 {
     index_dist d;
     if (index_dist_init(&d, elem, metric, dim, err, errlen)) return NULL;
@@ -533,8 +563,8 @@ static vindex *index_alloc(const index_ops *ops, index_elem elem, index_metric m
 }
 
 vindex *index_new(const char *type, index_elem elem, index_metric metric, uint32_t dim,
-                 const index_column *col, const index_param *params, size_t nparams, char *err,
-                 size_t errlen)
+                  const index_column *col, const index_param *params, size_t nparams, char *err,
+                  size_t errlen)
 {
     const index_alias *a = registry_find(type);
     if (!a) {
@@ -586,9 +616,9 @@ vindex *index_new(const char *type, index_elem elem, index_metric metric, uint32
 
 /* Used by index_load (index_io.c): an index of `ops` with default params. */
 vindex *index_new_default(const char *type, index_elem elem, index_metric metric, uint32_t dim,
-                         const index_column *col, char *err, size_t errlen);
+                          const index_column *col, char *err, size_t errlen);
 vindex *index_new_default(const char *type, index_elem elem, index_metric metric, uint32_t dim,
-                         const index_column *col, char *err, size_t errlen)
+                          const index_column *col, char *err, size_t errlen)
 {
     const index_alias *a = registry_find(type);
     if (!a || a->param) {
@@ -611,10 +641,22 @@ void index_free(vindex *idx)
     index_dealloc(idx);
 }
 
-const char *index_type(const vindex *idx) { return idx->ops->name; }
-index_elem index_elem_type(const vindex *idx) { return idx->elem; }
-index_metric index_metric_type(const vindex *idx) { return idx->metric; }
-uint32_t index_dim(const vindex *idx) { return idx->dim; }
+const char *index_type(const vindex *idx)
+{
+    return idx->ops->name;
+}
+index_elem index_elem_type(const vindex *idx)
+{
+    return idx->elem;
+}
+index_metric index_metric_type(const vindex *idx)
+{
+    return idx->metric;
+}
+uint32_t index_dim(const vindex *idx)
+{
+    return idx->dim;
+}
 
 uint32_t index_count(const vindex *idx)
 {

@@ -169,8 +169,8 @@ typedef struct index_param {
  * 512", "unknown HNSW parameter 'FOO'"). The index does not own col's
  * memory. */
 vindex *index_new(const char *type, index_elem elem, index_metric metric, uint32_t dim,
-                 const index_column *col, const index_param *params, size_t nparams, char *err,
-                 size_t errlen);
+                  const index_column *col, const index_param *params, size_t nparams, char *err,
+                  size_t errlen);
 
 /* Frees everything the index owns. index_free(NULL) is a no-op. */
 void index_free(vindex *idx);
@@ -216,8 +216,8 @@ typedef struct index_hit {
 /* Per-query parameters; zero-initialise and set what you need
  * (`index_search_params p = {0};` means: defaults, no filter). */
 typedef struct index_search_params {
-    uint32_t ef;     /* HNSW candidate list size; 0 = the index's EF; raised to k */
-    uint32_t nprobe; /* IVF lists to probe (later); 0 = the index's default */
+    uint32_t ef;      /* HNSW candidate list size; 0 = the index's EF; raised to k */
+    uint32_t nprobe;  /* IVF lists to probe (later); 0 = the index's default */
     unsigned threads; /* FLAT: threads scanning row ranges; 0 or 1 = calling thread */
     /* Allowed rows: bit (row % 64) of allowed[row / 64]. Rows >= allowed_nbits
      * are NOT allowed. NULL = every row allowed. Disallowed rows may be
@@ -287,7 +287,7 @@ int index_save(const vindex *idx, index_write_fn write, void *ctx, char *err, si
  * (they describe the caller's column). Returns NULL with a message on any
  * error. */
 vindex *index_load(index_elem elem, index_metric metric, uint32_t dim, const index_column *col,
-                  index_read_fn read, void *ctx, char *err, size_t errlen);
+                   index_read_fn read, void *ctx, char *err, size_t errlen);
 
 /* ------------------------------------------------------------ allocator */
 

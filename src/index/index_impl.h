@@ -67,8 +67,7 @@ typedef struct index_ops {
     long (*search)(const vindex *idx, const void *query, size_t k, const index_search_params *p,
                    index_hit *out, char *err, size_t errlen);
     long (*range_search)(const vindex *idx, const void *query, float radius,
-                         const index_search_params *p, index_hits *out, char *err,
-                         size_t errlen);
+                         const index_search_params *p, index_hits *out, char *err, size_t errlen);
     size_t (*memory)(const vindex *idx);
     int (*validate)(const vindex *idx, char *err, size_t errlen);
     /* Writes the type's sections (after the common header). */
@@ -83,12 +82,12 @@ struct vindex {
     index_elem elem;
     index_metric metric;
     uint32_t dim;
-    size_t row_bytes;   /* bytes of one row of the column */
-    index_column col;   /* normalised: chunks is never NULL */
+    size_t row_bytes;             /* bytes of one row of the column */
+    index_column col;             /* normalised: chunks is never NULL */
     const uint8_t *col_single[1]; /* the one-chunk table of a contiguous column */
-    index_dist dist;    /* the column's exact distance */
-    _Atomic uint32_t count; /* rows indexed: published with release after a row is in */
-    void *impl;         /* the type's own state */
+    index_dist dist;              /* the column's exact distance */
+    _Atomic uint32_t count;       /* rows indexed: published with release after a row is in */
+    void *impl;                   /* the type's own state */
 };
 
 /* Row address in the normalised column (hot path). */
@@ -203,7 +202,7 @@ void index_r_bytes(index_reader *r, void *p, size_t n);
 int index_r_done(index_reader *r, const char *what, char *err, size_t errlen);
 
 /* Section tags ("VXH0" etc. read as little-endian u32). */
-#define INDEX_TAG(a, b, c, d) \
+#define INDEX_TAG(a, b, c, d)                                                                      \
     ((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
 
 #endif

@@ -33,15 +33,15 @@
 #include "index/index_impl.h"
 
 #define INDEX_FORMAT_VERSION 1u
-#define TAG_HEAD INDEX_TAG('H', 'E', 'A', 'D')
-#define TAG_END INDEX_TAG('E', 'N', 'D', '.')
+#define TAG_HEAD             INDEX_TAG('H', 'E', 'A', 'D')
+#define TAG_END              INDEX_TAG('E', 'N', 'D', '.')
 /* Read step (bytes): a truncated stream costs at most this much extra. */
 #define READ_STEP (64u * 1024)
 
 static const uint8_t index_magic[8] = {'V', 'X', 'I', 'D', 'X', 0, 0, 1};
 
 vindex *index_new_default(const char *type, index_elem elem, index_metric metric, uint32_t dim,
-                         const index_column *col, char *err, size_t errlen);
+                          const index_column *col, char *err, size_t errlen);
 
 /* ----------------------------------------------------------------- writer */
 
@@ -49,7 +49,8 @@ static void w_reserve(index_writer *w, size_t n)
 {
     if (w->failed || w->len + n <= w->cap) return;
     size_t cap = w->cap ? w->cap : 4096;
-    while (cap < w->len + n) cap *= 2;
+    while (cap < w->len + n)
+        cap *= 2;
     uint8_t *b = index_realloc(w->buf, cap);
     if (!b) {
         w->failed = true;
@@ -59,7 +60,10 @@ static void w_reserve(index_writer *w, size_t n)
     w->cap = cap;
 }
 
-void index_w_begin(index_writer *w) { w->len = 0; }
+void index_w_begin(index_writer *w)
+{
+    w->len = 0;
+}
 
 void index_w_bytes(index_writer *w, const void *p, size_t n)
 {
@@ -69,7 +73,10 @@ void index_w_bytes(index_writer *w, const void *p, size_t n)
     w->len += n;
 }
 
-void index_w_u8(index_writer *w, uint8_t v) { index_w_bytes(w, &v, 1); }
+void index_w_u8(index_writer *w, uint8_t v)
+{
+    index_w_bytes(w, &v, 1);
+}
 
 void index_w_u32(index_writer *w, uint32_t v)
 {
@@ -92,12 +99,14 @@ void index_w_f32(index_writer *w, float v)
 
 static void put32(uint8_t *b, uint32_t v)
 {
-    for (int i = 0; i < 4; i++) b[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
 }
 
 static void put64(uint8_t *b, uint64_t v)
 {
-    for (int i = 0; i < 8; i++) b[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
 }
 
 int index_w_end(index_writer *w, uint32_t tag, char *err, size_t errlen)
@@ -126,7 +135,10 @@ static uint32_t get32(const uint8_t *b)
     return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
 }
 
-static uint64_t get64(const uint8_t *b) { return get32(b) | ((uint64_t)get32(b + 4) << 32); }
+static uint64_t get64(const uint8_t *b)
+{
+    return get32(b) | ((uint64_t)get32(b + 4) << 32);
+}
 
 static void tag_text(uint32_t tag, char out[5])
 {
@@ -165,7 +177,8 @@ int index_r_section(index_reader *r, uint32_t tag, size_t max_len, char *err, si
         size_t step = len - r->len < READ_STEP ? (size_t)(len - r->len) : READ_STEP;
         if (r->len + step > r->cap) {
             size_t cap = r->cap ? r->cap : READ_STEP;
-            while (cap < r->len + step) cap *= 2;
+            while (cap < r->len + step)
+                cap *= 2;
             uint8_t *b = index_realloc(r->buf, cap);
             if (!b) {
                 index_err(err, errlen, "out of memory while loading the index");
@@ -278,7 +291,7 @@ out:
 }
 
 vindex *index_load(index_elem elem, index_metric metric, uint32_t dim, const index_column *col,
-                  index_read_fn read, void *ctx, char *err, size_t errlen)
+                   index_read_fn read, void *ctx, char *err, size_t errlen)
 {
     index_reader r = {.read = read, .ctx = ctx};
     vindex *idx = NULL;
@@ -293,8 +306,8 @@ vindex *index_load(index_elem elem, index_metric metric, uint32_t dim, const ind
     }
     uint32_t version = get32(pre + 8);
     if (version != INDEX_FORMAT_VERSION) {
-        index_err(err, errlen, "unsupported index format version %u (this build reads %u)",
-                  version, INDEX_FORMAT_VERSION);
+        index_err(err, errlen, "unsupported index format version %u (this build reads %u)", version,
+                  INDEX_FORMAT_VERSION);
         goto fail;
     }
     if (index_r_section(&r, TAG_HEAD, 1024, err, errlen)) goto fail;
@@ -306,8 +319,7 @@ vindex *index_load(index_elem elem, index_metric metric, uint32_t dim, const ind
     uint32_t count = index_r_u32(&r);
     if (index_r_done(&r, "HEAD", err, errlen)) goto fail;
     if (e != (uint32_t)elem || m != (uint32_t)metric || d != dim) {
-        index_err(err, errlen,
-                  "index stream is for %s %s dim %u, but the column is %s %s dim %u",
+        index_err(err, errlen, "index stream is for %s %s dim %u, but the column is %s %s dim %u",
                   index_elem_name((index_elem)e), index_metric_name((index_metric)m), d,
                   index_elem_name(elem), index_metric_name(metric), dim);
         goto fail;

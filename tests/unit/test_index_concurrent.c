@@ -38,7 +38,8 @@ typedef struct shared {
 static float l2(const float *a, const float *b)
 {
     float s = 0;
-    for (uint32_t i = 0; i < DIM; i++) s += (a[i] - b[i]) * (a[i] - b[i]);
+    for (uint32_t i = 0; i < DIM; i++)
+        s += (a[i] - b[i]) * (a[i] - b[i]);
     return s;
 }
 
@@ -89,8 +90,8 @@ static double recall_vs_flat(vindex *h, const float *data)
 {
     index_column col = tu_column(data, DIM * 4);
     char err[256];
-    vindex *f = index_new("FLAT", INDEX_ELEM_F32, INDEX_METRIC_L2, DIM, &col, NULL, 0, err,
-                          sizeof(err));
+    vindex *f =
+        index_new("FLAT", INDEX_ELEM_F32, INDEX_METRIC_L2, DIM, &col, NULL, 0, err, sizeof(err));
     assert_int_equal(index_build(f, N, 1, err, sizeof(err)), 0);
     double sum = 0;
     for (uint32_t i = 0; i < 100; i++) {
@@ -119,18 +120,22 @@ static void run(const char *quant, unsigned build_threads)
     atomic_init(&s.searches, 0);
     atomic_init(&s.bad, 0);
     /* A few rows first so readers have something to find. */
-    for (uint32_t i = 0; i < 20; i++) assert_int_equal(index_add(s.idx, i, err, sizeof(err)), 0);
+    for (uint32_t i = 0; i < 20; i++)
+        assert_int_equal(index_add(s.idx, i, err, sizeof(err)), 0);
     pthread_t tid[READERS];
-    for (int i = 0; i < READERS; i++) assert_int_equal(pthread_create(&tid[i], NULL, reader, &s), 0);
+    for (int i = 0; i < READERS; i++)
+        assert_int_equal(pthread_create(&tid[i], NULL, reader, &s), 0);
     if (build_threads == 0) {
-        for (uint32_t i = 20; i < N; i++) assert_int_equal(index_add(s.idx, i, err, sizeof(err)), 0);
+        for (uint32_t i = 20; i < N; i++)
+            assert_int_equal(index_add(s.idx, i, err, sizeof(err)), 0);
     } else {
         /* Grow in steps so the chunk table is replaced while readers hold the old one. */
         for (uint32_t to = N / 2; to <= N; to += N / 2)
             if (index_build(s.idx, to, build_threads, err, sizeof(err))) fail_msg("%s", err);
     }
     atomic_store(&s.done, 1);
-    for (int i = 0; i < READERS; i++) pthread_join(tid[i], NULL);
+    for (int i = 0; i < READERS; i++)
+        pthread_join(tid[i], NULL);
     printf("  QUANT %s, writer %s: %ld concurrent searches, %ld bad answers\n", quant,
            build_threads ? "bulk build (threads)" : "index_add", atomic_load(&s.searches),
            atomic_load(&s.bad));

@@ -19,11 +19,16 @@ static uint64_t g_seed;
 static double ref_elem(index_elem e, const void *v, uint32_t i)
 {
     switch (e) {
-    case INDEX_ELEM_F32: return ((const float *)v)[i];
-    case INDEX_ELEM_F16: return simd_f16_to_f32(((const uint16_t *)v)[i]);
-    case INDEX_ELEM_BF16: return simd_bf16_to_f32(((const uint16_t *)v)[i]);
-    case INDEX_ELEM_I8: return ((const int8_t *)v)[i];
-    default: return 0;
+    case INDEX_ELEM_F32:
+        return ((const float *)v)[i];
+    case INDEX_ELEM_F16:
+        return simd_f16_to_f32(((const uint16_t *)v)[i]);
+    case INDEX_ELEM_BF16:
+        return simd_bf16_to_f32(((const uint16_t *)v)[i]);
+    case INDEX_ELEM_I8:
+        return ((const int8_t *)v)[i];
+    default:
+        return 0;
     }
 }
 
@@ -64,11 +69,21 @@ static void *make_rows(tu_rng *r, index_elem e, uint32_t n, uint32_t dim)
             double g = tu_gauss(r);
             uint8_t *row = v + rb * i;
             switch (e) {
-            case INDEX_ELEM_F32: ((float *)row)[j] = (float)g; break;
-            case INDEX_ELEM_F16: ((uint16_t *)row)[j] = simd_f32_to_f16((float)g); break;
-            case INDEX_ELEM_BF16: ((uint16_t *)row)[j] = simd_f32_to_bf16((float)g); break;
-            case INDEX_ELEM_I8: ((int8_t *)row)[j] = (int8_t)(tu_next(r) % 255 - 127); break;
-            case INDEX_ELEM_BINARY: row[j] = (uint8_t)tu_next(r); break;
+            case INDEX_ELEM_F32:
+                ((float *)row)[j] = (float)g;
+                break;
+            case INDEX_ELEM_F16:
+                ((uint16_t *)row)[j] = simd_f32_to_f16((float)g);
+                break;
+            case INDEX_ELEM_BF16:
+                ((uint16_t *)row)[j] = simd_f32_to_bf16((float)g);
+                break;
+            case INDEX_ELEM_I8:
+                ((int8_t *)row)[j] = (int8_t)(tu_next(r) % 255 - 127);
+                break;
+            case INDEX_ELEM_BINARY:
+                row[j] = (uint8_t)tu_next(r);
+                break;
             }
         }
     }
@@ -82,14 +97,13 @@ typedef struct combo {
 } combo;
 
 static const combo combos[] = {
-    {INDEX_ELEM_F32, INDEX_METRIC_L2, 37},    {INDEX_ELEM_F32, INDEX_METRIC_IP, 64},
-    {INDEX_ELEM_F32, INDEX_METRIC_COSINE, 33}, {INDEX_ELEM_F16, INDEX_METRIC_L2, 24},
-    {INDEX_ELEM_F16, INDEX_METRIC_IP, 17},    {INDEX_ELEM_F16, INDEX_METRIC_COSINE, 40},
-    {INDEX_ELEM_BF16, INDEX_METRIC_L2, 31},   {INDEX_ELEM_BF16, INDEX_METRIC_IP, 16},
-    {INDEX_ELEM_BF16, INDEX_METRIC_COSINE, 9}, {INDEX_ELEM_I8, INDEX_METRIC_L2, 50},
-    {INDEX_ELEM_I8, INDEX_METRIC_IP, 13},     {INDEX_ELEM_I8, INDEX_METRIC_COSINE, 64},
-    {INDEX_ELEM_BINARY, INDEX_METRIC_HAMMING, 128},
-    {INDEX_ELEM_BINARY, INDEX_METRIC_JACCARD, 72},
+    {INDEX_ELEM_F32, INDEX_METRIC_L2, 37},          {INDEX_ELEM_F32, INDEX_METRIC_IP, 64},
+    {INDEX_ELEM_F32, INDEX_METRIC_COSINE, 33},      {INDEX_ELEM_F16, INDEX_METRIC_L2, 24},
+    {INDEX_ELEM_F16, INDEX_METRIC_IP, 17},          {INDEX_ELEM_F16, INDEX_METRIC_COSINE, 40},
+    {INDEX_ELEM_BF16, INDEX_METRIC_L2, 31},         {INDEX_ELEM_BF16, INDEX_METRIC_IP, 16},
+    {INDEX_ELEM_BF16, INDEX_METRIC_COSINE, 9},      {INDEX_ELEM_I8, INDEX_METRIC_L2, 50},
+    {INDEX_ELEM_I8, INDEX_METRIC_IP, 13},           {INDEX_ELEM_I8, INDEX_METRIC_COSINE, 64},
+    {INDEX_ELEM_BINARY, INDEX_METRIC_HAMMING, 128}, {INDEX_ELEM_BINARY, INDEX_METRIC_JACCARD, 72},
 };
 
 /* Checks sorted output and that each returned distance is the reference
@@ -120,7 +134,8 @@ static void check_topk(const combo *c, const uint8_t *rows, uint32_t n, const vo
         for (uint32_t i = 0; i < n; i++) {
             if (allowed && !(allowed[i / 64] >> (i % 64) & 1)) continue;
             int in = 0;
-            for (long j = 0; j < nh && !in; j++) in = hits[j].row == i;
+            for (long j = 0; j < nh && !in; j++)
+                in = hits[j].row == i;
             if (!in) assert_true(ref[i] >= worst - tol * (fabs(worst) + 1.0));
         }
     }
@@ -140,7 +155,8 @@ static void test_flat_exact_all_types(void **state)
         char err[256];
         vindex *idx = index_new("flat", c->e, c->m, c->dim, &col, NULL, 0, err, sizeof(err));
         assert_non_null(idx);
-        for (uint32_t i = 0; i < n; i++) assert_int_equal(index_add(idx, i, err, sizeof(err)), 0);
+        for (uint32_t i = 0; i < n; i++)
+            assert_int_equal(index_add(idx, i, err, sizeof(err)), 0);
         assert_int_equal(index_count(idx), n);
         assert_int_equal(index_validate(idx, err, sizeof(err)), 0);
         index_hit hits[20];
@@ -169,12 +185,13 @@ static void test_flat_filter_threads_chunked(void **state)
     size_t stride = dim * 4 + 12;
     uint32_t nchunks = (n >> shift) + 1;
     uint8_t **chunks = calloc(nchunks, sizeof(*chunks));
-    for (uint32_t ch = 0; ch < nchunks; ch++) chunks[ch] = malloc(stride << shift);
+    for (uint32_t ch = 0; ch < nchunks; ch++)
+        chunks[ch] = malloc(stride << shift);
     for (uint32_t i = 0; i < n; i++)
         memcpy(chunks[i >> shift] + (i & 1023) * stride, rows + (size_t)i * dim, dim * 4);
     index_column contig = tu_column(rows, dim * 4);
-    index_column chunked = {.chunks = (const uint8_t *const *)chunks, .chunk_shift = shift,
-                            .stride = stride};
+    index_column chunked = {
+        .chunks = (const uint8_t *const *)chunks, .chunk_shift = shift, .stride = stride};
     char err[256];
     vindex *a = index_new("FLAT", c.e, c.m, dim, &contig, NULL, 0, err, sizeof(err));
     vindex *b = index_new("FLAT", c.e, c.m, dim, &chunked, NULL, 0, err, sizeof(err));
@@ -212,11 +229,13 @@ static void test_flat_filter_threads_chunked(void **state)
     index_search_params p = {.allowed = allowed, .allowed_nbits = 100};
     index_hit h[200];
     assert_int_equal(index_search(a, rows, 200, &p, h, err, sizeof(err)), 100);
-    for (int i = 0; i < 100; i++) assert_true(h[i].row < 100);
+    for (int i = 0; i < 100; i++)
+        assert_true(h[i].row < 100);
     free(allowed);
     index_free(a);
     index_free(b);
-    for (uint32_t ch = 0; ch < nchunks; ch++) free(chunks[ch]);
+    for (uint32_t ch = 0; ch < nchunks; ch++)
+        free(chunks[ch]);
     free(chunks);
     free(rows);
 }
@@ -229,8 +248,8 @@ static void test_flat_range(void **state)
     float *rows = tu_clustered(&r, n + 1, dim, 10, 0.5f);
     index_column col = tu_column(rows, dim * 4);
     char err[256];
-    vindex *idx = index_new("FLAT", INDEX_ELEM_F32, INDEX_METRIC_L2, dim, &col, NULL, 0, err,
-                            sizeof(err));
+    vindex *idx =
+        index_new("FLAT", INDEX_ELEM_F32, INDEX_METRIC_L2, dim, &col, NULL, 0, err, sizeof(err));
     assert_int_equal(index_build(idx, n, 1, err, sizeof(err)), 0);
     const float *q = rows + (size_t)n * dim;
     float radius = 1.5f;
@@ -253,7 +272,8 @@ static void test_flat_range(void **state)
         p.max_hits = 5;
         index_hits few = {0};
         assert_int_equal(index_range_search(idx, q, radius, &p, &few, err, sizeof(err)), 5);
-        for (int i = 0; i < 5; i++) assert_int_equal(few.v[i].row, hits.v[i].row);
+        for (int i = 0; i < 5; i++)
+            assert_int_equal(few.v[i].row, hits.v[i].row);
         index_hits_free(&few);
         index_hits_free(&hits);
     }
@@ -268,29 +288,29 @@ static void test_flat_errors(void **state)
     index_column col = tu_column(rows, 8);
     char err[256];
     index_param bad[] = {{"M", "16"}};
-    assert_null(index_new("FLAT", INDEX_ELEM_F32, INDEX_METRIC_L2, 2, &col, bad, 1, err,
-                          sizeof(err)));
+    assert_null(
+        index_new("FLAT", INDEX_ELEM_F32, INDEX_METRIC_L2, 2, &col, bad, 1, err, sizeof(err)));
     assert_non_null(strstr(err, "unknown FLAT parameter 'M'"));
-    assert_null(index_new("NOPE", INDEX_ELEM_F32, INDEX_METRIC_L2, 2, &col, NULL, 0, err,
-                          sizeof(err)));
+    assert_null(
+        index_new("NOPE", INDEX_ELEM_F32, INDEX_METRIC_L2, 2, &col, NULL, 0, err, sizeof(err)));
     assert_non_null(strstr(err, "unknown index type 'NOPE'"));
     assert_null(index_new("FLAT", INDEX_ELEM_F32, INDEX_METRIC_HAMMING, 2, &col, NULL, 0, err,
                           sizeof(err)));
     assert_non_null(strstr(err, "HAMMING needs BINARY"));
-    assert_null(index_new("FLAT", INDEX_ELEM_BINARY, INDEX_METRIC_L2, 16, &col, NULL, 0, err,
-                          sizeof(err)));
+    assert_null(
+        index_new("FLAT", INDEX_ELEM_BINARY, INDEX_METRIC_L2, 16, &col, NULL, 0, err, sizeof(err)));
     assert_non_null(strstr(err, "does not apply to BINARY"));
     assert_null(index_new("FLAT", INDEX_ELEM_BINARY, INDEX_METRIC_HAMMING, 12, &col, NULL, 0, err,
                           sizeof(err)));
     assert_non_null(strstr(err, "multiple of 8"));
-    assert_null(index_new("FLAT", INDEX_ELEM_F32, INDEX_METRIC_L2, 0, &col, NULL, 0, err,
-                          sizeof(err)));
+    assert_null(
+        index_new("FLAT", INDEX_ELEM_F32, INDEX_METRIC_L2, 0, &col, NULL, 0, err, sizeof(err)));
     assert_non_null(strstr(err, "dim must be"));
-    assert_null(index_new("FLAT", INDEX_ELEM_F32, INDEX_METRIC_L2, 4, &col, NULL, 0, err,
-                          sizeof(err)));
+    assert_null(
+        index_new("FLAT", INDEX_ELEM_F32, INDEX_METRIC_L2, 4, &col, NULL, 0, err, sizeof(err)));
     assert_non_null(strstr(err, "stride"));
-    vindex *idx = index_new("FLAT", INDEX_ELEM_F32, INDEX_METRIC_L2, 2, &col, NULL, 0, err,
-                            sizeof(err));
+    vindex *idx =
+        index_new("FLAT", INDEX_ELEM_F32, INDEX_METRIC_L2, 2, &col, NULL, 0, err, sizeof(err));
     assert_non_null(idx);
     assert_int_equal(index_add(idx, 1, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "out of order"));
@@ -309,10 +329,26 @@ static void test_flat_errors(void **state)
 
 /* Counting allocator: every byte the index allocates goes through it. */
 static long g_allocs;
-static void *cnt_malloc(size_t n) { g_allocs++; return malloc(n); }
-static void *cnt_calloc(size_t n, size_t s) { g_allocs++; return calloc(n, s); }
-static void *cnt_realloc(void *p, size_t n) { if (!p) g_allocs++; return realloc(p, n); }
-static void cnt_free(void *p) { if (p) g_allocs--; free(p); }
+static void *cnt_malloc(size_t n)
+{
+    g_allocs++;
+    return malloc(n);
+}
+static void *cnt_calloc(size_t n, size_t s)
+{
+    g_allocs++;
+    return calloc(n, s);
+}
+static void *cnt_realloc(void *p, size_t n)
+{
+    if (!p) g_allocs++;
+    return realloc(p, n);
+}
+static void cnt_free(void *p)
+{
+    if (p) g_allocs--;
+    free(p);
+}
 
 static void test_flat_allocator_and_save(void **state)
 {
@@ -331,8 +367,8 @@ static void test_flat_allocator_and_save(void **state)
     tu_stream s = {0};
     assert_int_equal(index_save(idx, tu_write, &s, err, sizeof(err)), 0);
     s.limit = SIZE_MAX;
-    vindex *b = index_load(INDEX_ELEM_F32, INDEX_METRIC_COSINE, dim, &col, tu_read, &s, err,
-                           sizeof(err));
+    vindex *b =
+        index_load(INDEX_ELEM_F32, INDEX_METRIC_COSINE, dim, &col, tu_read, &s, err, sizeof(err));
     assert_non_null(b);
     assert_int_equal(index_count(b), n);
     index_hit h1[5], h2[5];
@@ -341,8 +377,8 @@ static void test_flat_allocator_and_save(void **state)
     assert_memory_equal(h1, h2, sizeof(h1));
     /* Wrong column description. */
     s.pos = 0;
-    assert_null(index_load(INDEX_ELEM_F32, INDEX_METRIC_L2, dim, &col, tu_read, &s, err,
-                           sizeof(err)));
+    assert_null(
+        index_load(INDEX_ELEM_F32, INDEX_METRIC_L2, dim, &col, tu_read, &s, err, sizeof(err)));
     assert_non_null(strstr(err, "COSINE"));
     /* Every truncation fails. */
     for (size_t cut = 0; cut < s.len; cut++) {
@@ -364,8 +400,8 @@ static void test_flat_allocator_and_save(void **state)
     /* Wrong version. */
     s.buf[8] = 7;
     s.pos = 0;
-    assert_null(index_load(INDEX_ELEM_F32, INDEX_METRIC_COSINE, dim, &col, tu_read, &s, err,
-                           sizeof(err)));
+    assert_null(
+        index_load(INDEX_ELEM_F32, INDEX_METRIC_COSINE, dim, &col, tu_read, &s, err, sizeof(err)));
     assert_non_null(strstr(err, "version 7"));
     free(s.buf);
     index_free(idx);

@@ -24,16 +24,16 @@ static uint64_t g_seed;
 #else
 #define N_BASE 20000u
 #endif
-#define DIM 64u
+#define DIM     64u
 #define N_QUERY 200u
-#define K 10u
+#define K       10u
 
-static float *g_data;    /* N_BASE + N_QUERY rows; queries are the last ones */
+static float *g_data;                 /* N_BASE + N_QUERY rows; queries are the last ones */
 static vindex *g_hnsw_l2, *g_flat_l2; /* built once, shared by several tests */
-static float *g_normed;  /* the same rows, normalised (for IP) */
+static float *g_normed;               /* the same rows, normalised (for IP) */
 
-static vindex *make(const char *type, index_metric m, const void *data, index_elem e,
-                    uint32_t dim, const index_param *ps, size_t np)
+static vindex *make(const char *type, index_metric m, const void *data, index_elem e, uint32_t dim,
+                    const index_param *ps, size_t np)
 {
     index_column col = tu_column(data, index_elem_row_bytes(e, dim));
     char err[256];
@@ -64,7 +64,8 @@ static double recall_of(vindex *idx, vindex *oracle, const uint8_t *queries, siz
         if (p.allowed)
             for (long j = 0; j < ng; j++)
                 assert_true(p.allowed[got[j].row / 64] >> (got[j].row % 64) & 1);
-        for (long j = 1; j < ng; j++) assert_true(got[j - 1].dist <= got[j].dist);
+        for (long j = 1; j < ng; j++)
+            assert_true(got[j - 1].dist <= got[j].dist);
         sum += tu_recall(ex, ne, got, ng);
     }
     (void)t0;
@@ -79,7 +80,8 @@ static void setup_data(void)
     g_normed = malloc(sizeof(float) * (size_t)(N_BASE + N_QUERY) * DIM);
     for (uint32_t i = 0; i < N_BASE + N_QUERY; i++) {
         double n = 0;
-        for (uint32_t j = 0; j < DIM; j++) n += (double)g_data[i * DIM + j] * g_data[i * DIM + j];
+        for (uint32_t j = 0; j < DIM; j++)
+            n += (double)g_data[i * DIM + j] * g_data[i * DIM + j];
         for (uint32_t j = 0; j < DIM; j++)
             g_normed[i * DIM + j] = (float)(g_data[i * DIM + j] / sqrt(n));
     }
@@ -149,8 +151,8 @@ static void test_hnsw_sq8(void **state)
         assert_int_equal(index_build(f, N_BASE, 1, err, sizeof(err)), 0);
         if (index_validate(h, err, sizeof(err))) fail_msg("validate: %s", err);
         double qps;
-        double rec = recall_of(h, f, (const uint8_t *)(g_data + (size_t)N_BASE * DIM), DIM * 4,
-                               64, NULL, &qps);
+        double rec = recall_of(h, f, (const uint8_t *)(g_data + (size_t)N_BASE * DIM), DIM * 4, 64,
+                               NULL, &qps);
         printf("  HNSW SQ8 %-6s recall@10 ef=64 (re-ranked) %.4f  %.0f QPS  index %.1f "
                "bytes/vector, float HNSW index %.1f + %u column\n",
                index_metric_name(ms[mi]), rec, qps, (double)index_memory(h) / N_BASE,
@@ -201,10 +203,10 @@ static void test_hnsw_bin(void **state)
         index_hit ex[K], got[K], got2[K];
         long ne = index_search(f, bits + (size_t)(N_BASE + i) * nb, K, NULL, ex, err, sizeof(err));
         index_search_params p = {.ef = 64};
-        long ng = index_search(h, g_data + (size_t)(N_BASE + i) * DIM, K, &p, got, err,
-                               sizeof(err));
-        long ng2 = index_search(hb, bits + (size_t)(N_BASE + i) * nb, K, &p, got2, err,
-                                sizeof(err));
+        long ng =
+            index_search(h, g_data + (size_t)(N_BASE + i) * DIM, K, &p, got, err, sizeof(err));
+        long ng2 =
+            index_search(hb, bits + (size_t)(N_BASE + i) * nb, K, &p, got2, err, sizeof(err));
         assert_int_equal(ne, K);
         assert_int_equal(ng, K);
         assert_int_equal(ng2, K);
@@ -212,7 +214,8 @@ static void test_hnsw_bin(void **state)
         sum2 += tu_recall(ex, ne, got2, ng2);
     }
     printf("  HNSW_BIN (sign codes) recall@10 vs Hamming FLAT, ef=64: %.4f; index %.1f "
-           "bytes/vector\n", sum / N_QUERY, (double)index_memory(h) / N_BASE);
+           "bytes/vector\n",
+           sum / N_QUERY, (double)index_memory(h) / N_BASE);
     printf("  HNSW over a BINARY column, HAMMING, recall@10 ef=64: %.4f\n", sum2 / N_QUERY);
     assert_true(sum / N_QUERY >= 0.9);
     assert_true(sum2 / N_QUERY >= 0.9);
@@ -240,10 +243,10 @@ static void test_hnsw_filtered(void **state)
             }
         index_search_params p = {.allowed = allowed, .allowed_nbits = N_BASE};
         double qps;
-        double rec = recall_of(h, f, (const uint8_t *)(g_data + (size_t)N_BASE * DIM), DIM * 4,
-                               64, &p, &qps);
-        printf("  filtered %.1f%% (%u rows allowed): recall@10 %.4f  %.0f QPS\n",
-               fracs[fi] * 100, na, rec, qps);
+        double rec = recall_of(h, f, (const uint8_t *)(g_data + (size_t)N_BASE * DIM), DIM * 4, 64,
+                               &p, &qps);
+        printf("  filtered %.1f%% (%u rows allowed): recall@10 %.4f  %.0f QPS\n", fracs[fi] * 100,
+               na, rec, qps);
         assert_true(rec >= 0.95);
     }
     /* Nothing allowed: no hits. */
@@ -273,7 +276,8 @@ static void test_hnsw_range(void **state)
         for (size_t j = 0; j < got.n; j++) {
             assert_true(got.v[j].dist <= radius);
             int in = 0;
-            for (size_t k = 0; k < ex.n && !in; k++) in = ex.v[k].row == got.v[j].row;
+            for (size_t k = 0; k < ex.n && !in; k++)
+                in = ex.v[k].row == got.v[j].row;
             assert_true(in);
         }
         found += got.n;
@@ -339,10 +343,13 @@ static void test_hnsw_other_types(void **state)
         for (uint32_t i = 0; i < n + N_QUERY; i++) {
             const float *src = g_data + (size_t)(i < n ? i : N_BASE + i - n) * DIM;
             for (uint32_t j = 0; j < DIM; j++) {
-                if (es[ei] == INDEX_ELEM_F16) ((uint16_t *)(v + rb * i))[j] = simd_f32_to_f16(src[j]);
+                if (es[ei] == INDEX_ELEM_F16)
+                    ((uint16_t *)(v + rb * i))[j] = simd_f32_to_f16(src[j]);
                 else if (es[ei] == INDEX_ELEM_BF16)
                     ((uint16_t *)(v + rb * i))[j] = simd_f32_to_bf16(src[j]);
-                else ((int8_t *)(v + rb * i))[j] = (int8_t)lrintf(fmaxf(-127, fminf(127, src[j] * 40)));
+                else
+                    ((int8_t *)(v + rb * i))[j] =
+                        (int8_t)lrintf(fmaxf(-127, fminf(127, src[j] * 40)));
             }
         }
         for (int m = 0; m < 3; m++) {
@@ -392,24 +399,24 @@ static void test_hnsw_params(void **state)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         index_param p = {bad[i].name, bad[i].value};
-        assert_null(index_new("HNSW", INDEX_ELEM_F32, INDEX_METRIC_L2, 4, &col, &p, 1, err,
-                              sizeof(err)));
+        assert_null(
+            index_new("HNSW", INDEX_ELEM_F32, INDEX_METRIC_L2, 4, &col, &p, 1, err, sizeof(err)));
         assert_string_equal(err, bad[i].msg);
     }
     index_param twice[] = {{"M", "8"}, {"m", "9"}};
-    assert_null(index_new("HNSW", INDEX_ELEM_F32, INDEX_METRIC_L2, 4, &col, twice, 2, err,
-                          sizeof(err)));
+    assert_null(
+        index_new("HNSW", INDEX_ELEM_F32, INDEX_METRIC_L2, 4, &col, twice, 2, err, sizeof(err)));
     assert_string_equal(err, "parameter m given twice");
     index_param q = {"QUANT", "SQ8"};
-    assert_null(index_new("HNSW", INDEX_ELEM_I8, INDEX_METRIC_L2, 16, &col, &q, 1, err,
-                          sizeof(err)));
+    assert_null(
+        index_new("HNSW", INDEX_ELEM_I8, INDEX_METRIC_L2, 16, &col, &q, 1, err, sizeof(err)));
     assert_string_equal(err, "QUANT SQ8 needs a F32, F16 or BF16 vector field");
-    assert_null(index_new("HNSW_SQ8", INDEX_ELEM_F32, INDEX_METRIC_L2, 4, &col, &q, 1, err,
-                          sizeof(err)));
+    assert_null(
+        index_new("HNSW_SQ8", INDEX_ELEM_F32, INDEX_METRIC_L2, 4, &col, &q, 1, err, sizeof(err)));
     assert_non_null(strstr(err, "implies QUANT"));
     index_param good[] = {{"m", "4"}, {"efc", "10"}, {"Quant", "q8"}};
-    vindex *h = index_new("hnsw", INDEX_ELEM_F32, INDEX_METRIC_L2, 4, &col, good, 3, err,
-                          sizeof(err));
+    vindex *h =
+        index_new("hnsw", INDEX_ELEM_F32, INDEX_METRIC_L2, 4, &col, good, 3, err, sizeof(err));
     assert_non_null(h);
     assert_string_equal(index_type(h), "HNSW");
     /* Empty and one-row indexes. */

@@ -168,9 +168,18 @@ static void test_corrupt(void **state)
 
 /* A stream whose section claims a huge length must fail without allocating
  * it: the allocator hook refuses anything above 64 MiB. */
-static void *cap_malloc(size_t n) { return n > (64u << 20) ? NULL : malloc(n); }
-static void *cap_calloc(size_t n, size_t s) { return n * s > (64u << 20) ? NULL : calloc(n, s); }
-static void *cap_realloc(void *p, size_t n) { return n > (64u << 20) ? NULL : realloc(p, n); }
+static void *cap_malloc(size_t n)
+{
+    return n > (64u << 20) ? NULL : malloc(n);
+}
+static void *cap_calloc(size_t n, size_t s)
+{
+    return n * s > (64u << 20) ? NULL : calloc(n, s);
+}
+static void *cap_realloc(void *p, size_t n)
+{
+    return n > (64u << 20) ? NULL : realloc(p, n);
+}
 
 static void test_absurd_lengths(void **state)
 {

@@ -31,7 +31,10 @@ static inline uint64_t tu_next(tu_rng *r)
     return z ^ (z >> 31);
 }
 
-static inline double tu_uniform(tu_rng *r) { return (double)(tu_next(r) >> 11) * 0x1.0p-53; }
+static inline double tu_uniform(tu_rng *r)
+{
+    return (double)(tu_next(r) >> 11) * 0x1.0p-53;
+}
 
 static inline double tu_gauss(tu_rng *r)
 {
@@ -57,7 +60,8 @@ static inline float *tu_clustered(tu_rng *r, uint32_t n, uint32_t dim, uint32_t 
 {
     float *c = malloc(sizeof(float) * clusters * dim);
     float *v = malloc(sizeof(float) * (size_t)n * dim);
-    for (size_t i = 0; i < (size_t)clusters * dim; i++) c[i] = (float)tu_gauss(r);
+    for (size_t i = 0; i < (size_t)clusters * dim; i++)
+        c[i] = (float)tu_gauss(r);
     for (uint32_t i = 0; i < n; i++) {
         uint32_t k = (uint32_t)(tu_next(r) % clusters);
         for (uint32_t j = 0; j < dim; j++)
@@ -88,7 +92,8 @@ static inline int tu_write(void *ctx, const void *p, size_t n)
     tu_stream *s = ctx;
     if (s->len + n > s->cap) {
         size_t cap = s->cap ? s->cap : 4096;
-        while (cap < s->len + n) cap *= 2;
+        while (cap < s->len + n)
+            cap *= 2;
         s->buf = realloc(s->buf, cap);
         s->cap = cap;
     }
@@ -127,7 +132,8 @@ static inline double tu_recall(const index_hit *exact, long nexact, const index_
     long hit = 0;
     for (long i = 0; i < ngot; i++) {
         int found = 0;
-        for (long j = 0; j < nexact && !found; j++) found = exact[j].row == got[i].row;
+        for (long j = 0; j < nexact && !found; j++)
+            found = exact[j].row == got[i].row;
         if (found || got[i].dist <= kth + tol) hit++;
     }
     return (double)(hit > nexact ? nexact : hit) / (double)nexact;
