@@ -6,11 +6,12 @@
  * (src/index/index.h), exactly what a server would run:
  *
  *   1. memory read bandwidth: a STREAM-style loop summing a 512 MiB float
- *      array, 1 thread and 2 threads (the median of BENCH_STREAM_REPS runs),
- *      the ceiling any exact scan can reach;
+ *      array, 1 thread and 2 threads, the ceiling any exact scan can reach;
  *   2. FLAT: one query at a time, one thread (and FLAT's own 2-thread row
  *      split), QPS and the achieved read bandwidth n * dim * 4 bytes * QPS,
- *      as a fraction of the STREAM figure;
+ *      as a fraction of the STREAM figure. STREAM and FLAT alternate in
+ *      BENCH_FLAT_ROUNDS rounds and the medians are reported, so a load
+ *      change on the shared machine does not land on one side only;
  *   3. HNSW float (M, EFC as given, default 16 / 200): build with each
  *      --build-threads count (timed; the graph of the last build is kept),
  *      index_memory(), index_validate(); then for each ef of the sweep every
@@ -70,7 +71,8 @@
 #define BENCH_MAX_THREADS  8            /* search / build thread counts accepted */
 #define BENCH_WARMUP       500          /* untimed queries before a sweep */
 #define BENCH_STREAM_BYTES (512u << 20) /* far beyond any L3: memory, not cache */
-#define BENCH_STREAM_REPS  5            /* median of this many passes */
+#define BENCH_STREAM_REPS  5            /* most passes one stream_bandwidth call makes */
+#define BENCH_FLAT_ROUNDS  3            /* STREAM/FLAT alternations; medians are reported */
 #define BENCH_FLAT_QUERIES 200          /* FLAT is ~100 QPS: about two seconds */
 #define BENCH_MAX_REPS     15           /* --reps cap */
 
@@ -179,12 +181,15 @@ static int bench_cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Median read bandwidth in GB/s (1e9 bytes/s) with `threads` threads. */
-static double stream_bandwidth(const float *a, size_t n, unsigned threads)
+/* Median read bandwidth in GB/s (1e9 bytes/s) with `threads` threads over
+ * `reps` passes (at most BENCH_STREAM_REPS). */
+static double stream_bandwidth(const float *a, size_t n, unsigned threads, int reps)
 {
     double gbs[BENCH_STREAM_REPS];
     volatile float sink = 0;
-    for (int r = 0; r < BENCH_STREAM_REPS; r++) {
+    if (reps < 1) reps = 1;
+    if (reps > BENCH_STREAM_REPS) reps = BENCH_STREAM_REPS;
+    for (int r = 0; r < reps; r++) {
         pthread_barrier_t bar;
         pthread_barrier_init(&bar, NULL, threads + 1);
         stream_job jobs[BENCH_MAX_THREADS];
@@ -205,8 +210,8 @@ static double stream_bandwidth(const float *a, size_t n, unsigned threads)
         gbs[r] = (double)(per * threads * sizeof(float)) / sec / 1e9;
     }
     (void)sink;
-    qsort(gbs, BENCH_STREAM_REPS, sizeof(double), bench_cmp_double);
-    return gbs[BENCH_STREAM_REPS / 2];
+    qsort(gbs, (size_t)reps, sizeof(double), bench_cmp_double);
+    return gbs[reps / 2];
 }
 
 /* ---------------------------------------------------------------- search */
@@ -567,9 +572,23 @@ static int bench_hnsw(const bench_ctx *b, const bench_opts *o, const char *varia
 typedef struct bench_flat_result {
     int ran;
     double qps1, qps2, gbs1, gbs2, recall;
+    double bw1, bw2;     /* STREAM read bandwidth, GB/s, medians of the rounds */
+    double frac1, frac2; /* FLAT GB/s / STREAM GB/s, median of the per-round ratios */
 } bench_flat_result;
 
-static int bench_flat(const bench_ctx *b, const bench_opts *o, bench_flat_result *r)
+static double bench_median(double *v, size_t n)
+{
+    qsort(v, n, sizeof(double), bench_cmp_double);
+    return v[n / 2];
+}
+
+/* FLAT against STREAM, interleaved: BENCH_FLAT_ROUNDS rounds of (STREAM 1
+ * thread, FLAT 1 thread, STREAM 2 threads, FLAT with 2 threads), each FLAT
+ * run over flat_queries / rounds queries, so each FLAT figure is compared
+ * with a bandwidth measured seconds apart under the same load. `arr` is
+ * the STREAM array of `nfl` floats. */
+static int bench_flat(const bench_ctx *b, const bench_opts *o, const float *arr, size_t nfl,
+                      bench_flat_result *r)
 {
     char err[256];
     memset(r, 0, sizeof(*r));
@@ -581,28 +600,46 @@ static int bench_flat(const bench_ctx *b, const bench_opts *o, bench_flat_result
         return -1;
     }
     size_t nq = o->flat_queries < b->nq ? o->flat_queries : b->nq;
+    size_t per = nq / BENCH_FLAT_ROUNDS > 0 ? nq / BENCH_FLAT_ROUNDS : 1;
     int32_t *labels = malloc(b->nq * BENCH_K * sizeof(int32_t));
     if (labels == NULL) {
         index_free(idx);
         return -1;
     }
     int failed = 0;
-    index_search_params p = {0};
+    index_search_params p1 = {0}, p2 = {0};
+    p2.threads = 2;
     double bytes = (double)b->base->n * (double)b->base->dim * sizeof(float);
-    bench_run_queries(b, idx, &p, nq < 10 ? nq : 10, 1, labels, &failed);
-    double sec = bench_run_queries(b, idx, &p, nq, 1, labels, &failed);
-    r->qps1 = (double)nq / sec;
+    double bw1[BENCH_FLAT_ROUNDS], bw2[BENCH_FLAT_ROUNDS], q1[BENCH_FLAT_ROUNDS],
+        q2[BENCH_FLAT_ROUNDS], f1[BENCH_FLAT_ROUNDS], f2[BENCH_FLAT_ROUNDS];
+    bench_run_queries(b, idx, &p1, per < 5 ? per : 5, 1, labels, &failed);
+    for (int round = 0; round < BENCH_FLAT_ROUNDS; round++) {
+        bw1[round] = stream_bandwidth(arr, nfl, 1, 1);
+        q1[round] = (double)per / bench_run_queries(b, idx, &p1, per, 1, labels, &failed);
+        if (round == 0) r->recall = bench_recall(b, labels, per);
+        bw2[round] = stream_bandwidth(arr, nfl, 2, 1);
+        q2[round] = (double)per / bench_run_queries(b, idx, &p2, per, 1, labels, &failed);
+        f1[round] = q1[round] * bytes / 1e9 / bw1[round];
+        f2[round] = q2[round] * bytes / 1e9 / bw2[round];
+        printf("vectis flat round=%d stream1_gbs=%.2f flat1_qps=%.1f flat1_gbs=%.2f "
+               "stream2_gbs=%.2f flat2_qps=%.1f flat2_gbs=%.2f\n",
+               round, bw1[round], q1[round], q1[round] * bytes / 1e9, bw2[round], q2[round],
+               q2[round] * bytes / 1e9);
+    }
+    r->bw1 = bench_median(bw1, BENCH_FLAT_ROUNDS);
+    r->bw2 = bench_median(bw2, BENCH_FLAT_ROUNDS);
+    r->qps1 = bench_median(q1, BENCH_FLAT_ROUNDS);
+    r->qps2 = bench_median(q2, BENCH_FLAT_ROUNDS);
     r->gbs1 = r->qps1 * bytes / 1e9;
-    r->recall = bench_recall(b, labels, nq);
-    p.threads = 2;
-    sec = bench_run_queries(b, idx, &p, nq, 1, labels, &failed);
-    r->qps2 = (double)nq / sec;
     r->gbs2 = r->qps2 * bytes / 1e9;
-    printf("vectis flat threads=1 queries=%zu qps=%.1f gbs=%.2f recall=%.4f\n", nq, r->qps1,
-           r->gbs1, r->recall);
-    printf("vectis flat threads=2 queries=%zu qps=%.1f gbs=%.2f (FLAT's own row split, one "
-           "query at a time)\n",
-           nq, r->qps2, r->gbs2);
+    r->frac1 = bench_median(f1, BENCH_FLAT_ROUNDS);
+    r->frac2 = bench_median(f2, BENCH_FLAT_ROUNDS);
+    printf("vectis stream threads=1 gbs=%.2f\nvectis stream threads=2 gbs=%.2f\n", r->bw1, r->bw2);
+    printf("vectis flat threads=1 queries=%zu qps=%.1f gbs=%.2f of_stream=%.2f recall=%.4f\n",
+           per * BENCH_FLAT_ROUNDS, r->qps1, r->gbs1, r->frac1, r->recall);
+    printf("vectis flat threads=2 queries=%zu qps=%.1f gbs=%.2f of_stream=%.2f (FLAT's own row "
+           "split, one query at a time)\n",
+           per * BENCH_FLAT_ROUNDS, r->qps2, r->gbs2, r->frac2);
     fflush(stdout);
     free(labels);
     index_free(idx);
@@ -632,7 +669,7 @@ static void bench_ratio(char *buf, size_t cap, double a, double b)
         snprintf(buf, cap, "-");
 }
 
-static void bench_print_table(const bench_ctx *b, const bench_opts *o, double bw1, double bw2,
+static void bench_print_table(const bench_ctx *b, const bench_opts *o,
                               const bench_flat_result *flat, const bench_variant_result *fl,
                               const bench_variant_result *sq, const bench_variant_result *bn,
                               const bench_peer *pe)
@@ -683,8 +720,8 @@ static void bench_print_table(const bench_ctx *b, const bench_opts *o, double bw
     if (flat->ran)
         printf("FLAT 1 query/1 thread: %.1f QPS = %.2f GB/s = %.0f%% of STREAM 1T %.2f GB/s; "
                "2 threads: %.1f QPS = %.2f GB/s = %.0f%% of STREAM 2T %.2f GB/s; recall %.4f\n",
-               flat->qps1, flat->gbs1, 100 * flat->gbs1 / bw1, bw1, flat->qps2, flat->gbs2,
-               100 * flat->gbs2 / bw2, bw2, flat->recall);
+               flat->qps1, flat->gbs1, 100 * flat->frac1, flat->bw1, flat->qps2, flat->gbs2,
+               100 * flat->frac2, flat->bw2, flat->recall);
     if (!pe->ok) printf("(no hnswlib figures: run utils/hnswlib_peer and pass --peer)\n");
     fflush(stdout);
 }
@@ -813,24 +850,19 @@ int main(int argc, char **argv)
         peer_cmd(pp, "memory", 0, 0, 0);
     }
 
-    /* STREAM-style bandwidth, measured before anything else is resident. */
-    double bw1 = 0, bw2 = 0;
+    /* STREAM-style bandwidth interleaved with FLAT (see bench_flat). */
+    int rc = 0;
+    bench_flat_result flat = {0};
     if (o.flat) {
         size_t nfl = BENCH_STREAM_BYTES / sizeof(float);
         float *arr = NULL;
         if (posix_memalign((void **)&arr, 64, BENCH_STREAM_BYTES) != 0) return 1;
         for (size_t i = 0; i < nfl; i++)
             arr[i] = (float)(i & 1023) * 0.5f;
-        bw1 = stream_bandwidth(arr, nfl, 1);
-        bw2 = stream_bandwidth(arr, nfl, 2);
+        stream_bandwidth(arr, nfl, 1, 1); /* warm-up: page faults, clocks */
+        if (bench_flat(&b, &o, arr, nfl, &flat) != 0) rc = 1;
         free(arr);
-        printf("vectis stream threads=1 gbs=%.2f\nvectis stream threads=2 gbs=%.2f\n", bw1, bw2);
-        fflush(stdout);
     }
-
-    int rc = 0;
-    bench_flat_result flat = {0};
-    if (o.flat && bench_flat(&b, &o, &flat) != 0) rc = 1;
 
     static bench_variant_result fl, sq, bn;
     if (bench_hnsw(&b, &o, "float", "NONE", o.build_threads, o.nbuild, o.search_threads, o.nsearch,
@@ -844,7 +876,7 @@ int main(int argc, char **argv)
     if (o.bin && bench_hnsw(&b, &o, "bin", "BIN", &top, 1, &one, 1, NULL, &bn) != 0) rc = 1;
 
     if (o.peer && !o.peer_exec) bench_read_peer(o.peer, &pe);
-    bench_print_table(&b, &o, bw1, bw2, &flat, &fl, &sq, &bn, &pe);
+    bench_print_table(&b, &o, &flat, &fl, &sq, &bn, &pe);
 
     ds_matrix_free(&base);
     ds_matrix_free(&query);
