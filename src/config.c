@@ -507,6 +507,19 @@ static int apply_dir(char *err, size_t errlen)
 
 /* --------------------------------------------------------------- api */
 
+void config_free_values(void)
+{
+    for (size_t i = 0; i < NDIRECTIVES; i++) {
+        const directive *d = &directives[i];
+        if (d->type == CFG_STR) {
+            xfree(*(char **)d->field);
+            *(char **)d->field = NULL;
+        }
+    }
+    for (int i = 0; i < srv.bind_count; i++) xfree(srv.bind_addrs[i]);
+    srv.bind_count = 0;
+}
+
 void config_init(void)
 {
     char err[256];

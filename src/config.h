@@ -12,6 +12,8 @@
 
 /* Sets every directive to its default. */
 void config_init(void);
+/* Frees the string values (process exit, or before re-initialising). */
+void config_free_values(void);
 
 /* Loads `file` (may be NULL) and then the text of command-line overrides
  * (lines "name arg arg"), as Redis does. On error prints Redis's FATAL

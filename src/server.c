@@ -82,6 +82,9 @@ static void engine_run_background(void (*fn)(void *), void (*done)(void *), void
 
 void server_init_defaults(void)
 {
+    static int initialised;
+    if (initialised) config_free_values(); /* tests re-initialise */
+    initialised = 1;
     memset(&srv, 0, sizeof(srv));
     config_init();
     srv.pid = getpid();
@@ -238,12 +241,7 @@ void server_exit_cleanup(void)
     dict_free(srv.clients_by_id);
     commands_free();
     slowlog_free_all();
-    for (int i = 0; i < srv.bind_count; i++) xfree(srv.bind_addrs[i]);
-    xfree(srv.unixsocket);
-    xfree(srv.pidfile);
-    xfree(srv.logfile);
-    xfree(srv.requirepass);
-    xfree(srv.dir);
+    config_free_values();
     xfree(srv.config_file);
     xfree(srv.executable);
 }
