@@ -307,7 +307,7 @@ static void vsim_job_free(job *j)
     xfree(v);
 }
 
-static const job_type vsim_job_type = {"vsim", vsim_job_run, client_job_done, vsim_job_free, 0};
+static const job_type vsim_job_type = {"vsim", vsim_job_run, client_job_done, vsim_job_free, 0, 0};
 
 /* A VSIM over several big segments fans out: one job per segment on the
  * pool, a merge when the last one completes (main thread). The client
@@ -359,7 +359,7 @@ static void vsim_part_free(job *j)
 }
 
 static const job_type vsim_part_type = {"vsim-part", vsim_part_run, vsim_part_complete,
-                                        vsim_part_free, 0};
+                                        vsim_part_free, 0, 0};
 
 /* Segments whose part is worth a job of its own. */
 #define VSIM_PART_COST 2e5

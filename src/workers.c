@@ -7,6 +7,11 @@
  * the main loop watches, so a burst of completions costs one wake-up. The
  * main thread drains the whole list per wake-up, in completion order.
  *
+ * Two queues: client jobs (searches, DEBUG WORKER-SLEEP) and background
+ * jobs (index catch-up, frees). A worker takes a client job first; it takes
+ * a background job only while fewer than nthreads - 1 workers run one, so
+ * a long index build never leaves searches without a thread.
+ *
  * Rejected: libevent's event_active() from worker threads. It requires
  * evthread_use_pthreads(), which puts a lock around every event operation
  * of the main loop for the benefit of a rare cross-thread call; an eventfd
@@ -31,7 +36,9 @@
 struct worker_pool {
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    job *head, *tail; /* pending */
+    job *head, *tail;   /* pending client jobs */
+    job *bhead, *btail; /* pending background jobs */
+    int brunning;       /* background jobs running */
     int stopping;
 
     pthread_mutex_t done_lock;
@@ -58,14 +65,26 @@ static void *worker_main(void *arg)
     worker_pool *p = arg;
     for (;;) {
         pthread_mutex_lock(&p->lock);
-        while (!p->head && !p->stopping) pthread_cond_wait(&p->cond, &p->lock);
+        int bmax = p->nthreads > 1 ? p->nthreads - 1 : 1;
+        while (!p->head && !(p->bhead && p->brunning < bmax) && !p->stopping)
+            pthread_cond_wait(&p->cond, &p->lock);
         if (p->stopping) {
             pthread_mutex_unlock(&p->lock);
             return NULL;
         }
-        job *j = p->head;
-        p->head = j->next;
-        if (!p->head) p->tail = NULL;
+        job *j;
+        int bg = 0;
+        if (p->head) {
+            j = p->head;
+            p->head = j->next;
+            if (!p->head) p->tail = NULL;
+        } else {
+            j = p->bhead;
+            p->bhead = j->next;
+            if (!p->bhead) p->btail = NULL;
+            p->brunning++;
+            bg = 1;
+        }
         atomic_fetch_sub(&p->queued, 1);
         atomic_fetch_add(&p->running, 1);
         pthread_mutex_unlock(&p->lock);
@@ -74,6 +93,12 @@ static void *worker_main(void *arg)
         j->started_us = util_monotonic_us();
         j->type->run(j);
         j->finished_us = util_monotonic_us();
+        if (bg) {
+            pthread_mutex_lock(&p->lock);
+            p->brunning--;
+            if (p->bhead) pthread_cond_signal(&p->cond); /* a waiting worker may take it */
+            pthread_mutex_unlock(&p->lock);
+        }
 
         pthread_mutex_lock(&p->done_lock);
         int was_empty = p->done_head == NULL;
@@ -153,15 +178,17 @@ void workers_stop(worker_pool *p)
     deliver_completions(p);
     /* Jobs never started: client jobs are dropped (their clients are gone),
      * engine housekeeping (freeing memory) runs here so nothing leaks. */
-    for (job *j = p->head; j;) {
-        job *next = j->next;
-        j->owner = NULL;
-        if (j->type->run_at_shutdown) {
-            j->type->run(j);
-            j->type->complete(j);
+    for (int q = 0; q < 2; q++) {
+        for (job *j = q ? p->bhead : p->head; j;) {
+            job *next = j->next;
+            j->owner = NULL;
+            if (j->type->run_at_shutdown) {
+                j->type->run(j);
+                j->type->complete(j);
+            }
+            j->type->free(j);
+            j = next;
         }
-        j->type->free(j);
-        j = next;
     }
     event_free(p->ev);
     close(p->efd);
@@ -177,11 +204,13 @@ void workers_submit(worker_pool *p, job *j)
     j->next = NULL;
     j->submitted_us = util_monotonic_us();
     pthread_mutex_lock(&p->lock);
-    if (p->tail)
-        p->tail->next = j;
+    job **head = j->type->background ? &p->bhead : &p->head;
+    job **tail = j->type->background ? &p->btail : &p->tail;
+    if (*tail)
+        (*tail)->next = j;
     else
-        p->head = j;
-    p->tail = j;
+        *head = j;
+    *tail = j;
     atomic_fetch_add(&p->queued, 1);
     pthread_cond_signal(&p->cond);
     pthread_mutex_unlock(&p->lock);

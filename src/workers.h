@@ -35,6 +35,8 @@ typedef struct job_type {
     void (*complete)(job *j); /* main thread */
     void (*free)(job *j);     /* main thread; frees the whole embedding struct */
     int run_at_shutdown;      /* a job still queued at shutdown is run (inline) */
+    int background;           /* housekeeping (index builds, frees): queued apart,
+                                 run after client jobs, never on every thread */
 } job_type;
 
 struct job {

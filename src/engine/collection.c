@@ -33,7 +33,7 @@
 #include "log.h"
 #include "simd/simd.h"
 
-#define INDEX_JOB_ROWS 512 /* rows per index job: ~10-50 ms of HNSW inserts */
+#define INDEX_JOB_ROWS 64 /* rows per index job: ~20 ms of HNSW inserts at 784-d, M 16, EFC 200 */
 
 uint32_t engine_segment_max_rows = 1000000;
 engine_hooks engine_hk;
@@ -64,13 +64,14 @@ static segment *segment_new(collection *c, uint32_t capacity, char *err, size_t 
     /* at most SEG_MAX_CHUNKS chunks, at least 64 rows each (so a chunk's
      * deleted bitmap is whole 64-bit words) */
     uint32_t shift = log2u(capacity);
-    shift = shift > 6 ? shift - 6 : 0;
+    shift = shift > 10 ? shift - 10 : 0;
     if (shift < 6) shift = 6;
     while (((uint64_t)SEG_MAX_CHUNKS << shift) < capacity) shift++;
     s->chunk_shift = shift;
     s->row_bytes = index_elem_row_bytes(c->spec.elem, c->spec.dim);
-    s->meta = xcalloc(SEG_MAX_CHUNKS + 1, sizeof(seg_chunk *));
-    s->vchunks = xcalloc(SEG_MAX_CHUNKS + 1, sizeof(uint8_t *));
+    s->nchunks = (uint32_t)(((uint64_t)capacity + (1u << shift) - 1) >> shift);
+    s->meta = xcalloc(s->nchunks + 1, sizeof(seg_chunk *));
+    s->vchunks = xcalloc(s->nchunks + 1, sizeof(uint8_t *));
     s->col.chunks = (const uint8_t *const *)s->vchunks;
     s->col.base = NULL;
     s->col.chunk_shift = shift;
@@ -105,7 +106,7 @@ static void segment_destroy(segment *s)
 {
     uint32_t n = atomic_load(&s->nrows);
     uint32_t per = 1u << s->chunk_shift;
-    for (uint32_t ch = 0; ch <= SEG_MAX_CHUNKS; ch++) {
+    for (uint32_t ch = 0; ch <= s->nchunks; ch++) {
         seg_chunk *m = s->meta[ch];
         if (!m) continue;
         for (uint32_t i = 0; i < per && ch * per + i < n; i++) {
@@ -368,24 +369,74 @@ int collection_locate(const collection *c, const char *key, size_t klen, segment
     return 1;
 }
 
-static segment *growing_segment(collection *c)
+static row_attr *attr_make(const char *raw, size_t len)
 {
-    segment *g = c->nseg ? c->segs[c->nseg - 1] : NULL;
-    if (g && !g->sealed && atomic_load(&g->nrows) < g->capacity) return g;
-    uint32_t cap = SEG_FIRST_CAPACITY;
-    if (g) {
-        g->sealed = 1;
-        uint64_t next = (uint64_t)g->capacity * 8;
-        cap = next > engine_segment_max_rows ? engine_segment_max_rows : (uint32_t)next;
-    }
-    if (cap > engine_segment_max_rows) cap = engine_segment_max_rows;
-    if (cap < 16) cap = 16;
+    row_attr *a = xmalloc(sizeof(row_attr) + len + 1);
+    a->len = (uint32_t)len;
+    memcpy(a->raw, raw, len);
+    a->raw[len] = '\0';
+    a->dec = attrs_decode(a->raw, len);
+    return a;
+}
+
+static segment *new_segment_or_die(collection *c, uint32_t cap)
+{
     char err[256];
     segment *s = segment_new(c, cap, err, sizeof(err));
     if (!s) { /* parameters were validated at creation: cannot happen */
         log_warning("Cannot create a segment: %s", err);
         abort();
     }
+    return s;
+}
+
+/* The first segment of a collection is small (SEG_FIRST_CAPACITY rows), so
+ * a tiny set costs kilobytes. When it fills, its live rows move into a
+ * full-size segment that takes its slot: one graph instead of two to search.
+ * Searches in flight keep the old segment through their snapshot; new ones
+ * see the new segment, whose rows carry the same LSNs. */
+static segment *promote_segment(collection *c, segment *g)
+{
+    segment *s = new_segment_or_die(c, engine_segment_max_rows);
+    uint32_t n = atomic_load_explicit(&g->nrows, memory_order_relaxed), out = 0;
+    for (uint32_t r = 0; r < n; r++) {
+        if (!seg_visible(g, r, UINT64_MAX)) continue;
+        const row_meta *m = seg_row(g, r);
+        segment_ensure_chunk(s, out);
+        row_meta *d = seg_row(s, out);
+        d->key = xmalloc(sizeof(row_key) + m->key->len);
+        d->key->len = m->key->len;
+        memcpy(d->key->data, m->key->data, m->key->len);
+        d->attr = m->attr ? attr_make(m->attr->raw, m->attr->len) : NULL;
+        d->ins_lsn = m->ins_lsn;
+        d->norm = m->norm;
+        memcpy((void *)seg_vec(s, out), seg_vec(g, r), s->row_bytes);
+        s->mem += sizeof(row_key) + m->key->len +
+                  (d->attr ? sizeof(row_attr) + d->attr->len + attrs_memory(d->attr->dec) : 0);
+        dict_set(c->pk, m->key->data, m->key->len, (void *)loc_pack(g->slot, out));
+        out++;
+    }
+    atomic_store_explicit(&s->nrows, out, memory_order_release);
+    s->slot = g->slot;
+    c->segs[g->slot] = s;
+    g->sealed = 1;
+    segment_unref(g);
+    segment_schedule_index(s);
+    return s;
+}
+
+static segment *growing_segment(collection *c)
+{
+    segment *g = c->nseg ? c->segs[c->nseg - 1] : NULL;
+    if (g && !g->sealed && atomic_load(&g->nrows) < g->capacity) return g;
+    if (g && c->nseg == 1 && g->capacity < engine_segment_max_rows) {
+        g = promote_segment(c, g);
+        if (atomic_load(&g->nrows) < g->capacity) return g;
+    }
+    if (g) g->sealed = 1;
+    uint32_t cap = g ? engine_segment_max_rows : SEG_FIRST_CAPACITY;
+    if (cap > engine_segment_max_rows) cap = engine_segment_max_rows;
+    segment *s = new_segment_or_die(c, cap);
     if (c->nseg == c->segcap) {
         c->segcap = c->segcap ? c->segcap * 2 : 4;
         c->segs = xrealloc(c->segs, sizeof(segment *) * (size_t)c->segcap);
@@ -452,15 +503,6 @@ void collection_encode_query(const collection *c, const float *vec, void *out)
     encode_vector(c, vec, out);
 }
 
-static row_attr *attr_make(const char *raw, size_t len)
-{
-    row_attr *a = xmalloc(sizeof(row_attr) + len + 1);
-    a->len = (uint32_t)len;
-    memcpy(a->raw, raw, len);
-    a->raw[len] = '\0';
-    a->dec = attrs_decode(a->raw, len);
-    return a;
-}
 
 /* Appends a row; returns its segment and row. Takes ownership of attr. */
 static void append_row(collection *c, const char *key, size_t klen, const float *vec, float norm,

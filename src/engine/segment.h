@@ -14,10 +14,11 @@
  *     bit sees the LSN; one that does not see the bit took its snapshot
  *     before the delete (the job hand-off orders everything earlier).
  *
- * Capacities grow geometrically per collection (1,024 rows, then x8, up to
- * segment-max-rows) and every segment has at most SEG_MAX_CHUNKS chunks, so
- * a three-element set costs a few kilobytes and a million-row segment keeps
- * a 64-entry chunk table.
+ * The first segment of a collection holds 1,024 rows; when it fills, its
+ * rows move into a segment of segment-max-rows rows (collection.c), and
+ * later segments have that size. Every segment has at most SEG_MAX_CHUNKS
+ * chunks, so a three-element set costs a few kilobytes and a million-row
+ * segment has 1,024-row chunks behind an 8 KB table.
  *
  * The vector index of the segment is kept current by background index jobs
  * that add rows in order and publish `indexed`; a search uses the index for
@@ -38,7 +39,7 @@
 #include "engine/attrs.h"
 #include "index/index.h"
 
-#define SEG_MAX_CHUNKS 64
+#define SEG_MAX_CHUNKS 1024
 #define SEG_FIRST_CAPACITY 1024
 
 /* An attribute as stored: the raw string (returned verbatim) and its
@@ -74,6 +75,7 @@ typedef struct segment {
     int sealed;
     uint32_t capacity;
     uint32_t chunk_shift;
+    uint32_t nchunks; /* entries in the chunk tables (capacity / rows per chunk) */
     _Atomic uint32_t nrows;
     uint32_t ndeleted;
     uint32_t ndeleted_attr; /* deleted rows that had an attribute */
