@@ -8,6 +8,7 @@
 #   make fuzz       run the libFuzzer targets (FUZZ_SECONDS each, default 60)
 #   make bench-net  redis-benchmark against vectis and redis-server, side by side
 #   make bench-index  index benchmark against hnswlib (see utils/)
+#   make bench-vset   end-to-end VADD/VSIM through the server, against the in-process index
 #
 # Objects go to $(BUILD) (build/, build-asan/, build-tsan/), so the three
 # flavours never mix. Every library comes from pkg-config.
@@ -117,7 +118,7 @@ tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build-tsan SANITIZE=thread OPT=-O1 test-unit
 
 # ------------------------------------------------------------------ bench
-bench: bench-net bench-index
+bench: bench-net bench-index bench-vset
 
 bench-net: deps src/vectis-server
 	./utils/bench-net.sh
