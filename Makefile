@@ -18,7 +18,7 @@ SANITIZE ?=
 CC       ?= cc
 ARCH     := $(shell uname -m)
 
-PKGS     := libevent libevent_pthreads libxxhash
+PKGS     := libevent libevent_pthreads libxxhash rocksdb
 ifeq ($(SANITIZE),)
 PKGS     += jemalloc
 ALLOC_DEF := -DVECTIS_JEMALLOC
@@ -29,7 +29,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 OPT      ?= -O2
 WARN     := -Wall -Wextra -Werror
-CFLAGS   := -std=c11 $(OPT) -g $(WARN) -D_GNU_SOURCE -pthread -MMD -MP -Isrc $(ALLOC_DEF) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+CFLAGS   := -std=c11 $(OPT) -g $(WARN) -D_GNU_SOURCE -pthread -MMD -MP -Isrc $(ALLOC_DEF) -DVECTIS_ROCKSDB $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS  := -pthread $(EXTRA_LDFLAGS)
 LIBS     := $(PKG_LIBS) -lm
 
@@ -68,7 +68,17 @@ all: deps src/vectis-server
 deps:
 	@./utils/install-deps.sh
 
-$(BUILD)/%.o: %.c
+# Objects depend on the flags they were built with: a changed CFLAGS
+# rebuilds everything (the stamp changes only when the flags do).
+FLAGS_STAMP := $(BUILD)/.cflags
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CC) $(CFLAGS) $(LIBS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) $(LIBS)' > $@
+
+.PHONY: FORCE
+FORCE:
+
+$(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(ISA_FLAGS) -c $< -o $@
 
