@@ -201,3 +201,66 @@ void cmd_dbsize(client *c, int argc, char **argv, size_t *lens)
     (void)lens;
     resp_add_integer(&c->out, (long long)db_size());
 }
+
+/* OBJECT ENCODING | REFCOUNT | IDLETIME | FREQ | HELP: every key is a
+ * collection, reported like a Redis module key (encoding "raw"). Access
+ * times are not tracked (noeviction), so IDLETIME is 0. */
+void cmd_object_encoding(client *c, int argc, char **argv, size_t *lens)
+{
+    (void)argc;
+    if (db_lookup(argv[2], lens[2]))
+        resp_add_bulk_cstr(&c->out, "raw");
+    else
+        resp_add_null(&c->out);
+}
+
+void cmd_object_refcount(client *c, int argc, char **argv, size_t *lens)
+{
+    (void)argc;
+    if (db_lookup(argv[2], lens[2]))
+        resp_add_integer(&c->out, 1);
+    else
+        resp_add_null(&c->out);
+}
+
+void cmd_object_idletime(client *c, int argc, char **argv, size_t *lens)
+{
+    (void)argc;
+    if (db_lookup(argv[2], lens[2]))
+        resp_add_integer(&c->out, 0);
+    else
+        resp_add_null(&c->out);
+}
+
+void cmd_object_freq(client *c, int argc, char **argv, size_t *lens)
+{
+    (void)argc;
+    if (!db_lookup(argv[2], lens[2])) {
+        resp_add_null(&c->out);
+        return;
+    }
+    reply_error(c, "ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
+                   "Please note that when switching between policies at runtime LRU and LFU "
+                   "data will take some time to adjust.");
+}
+
+void cmd_object_help(client *c, int argc, char **argv, size_t *lens)
+{
+    (void)argc;
+    (void)argv;
+    (void)lens;
+    static const char *const lines[] = {
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to store the value",
+        "    associated with a <key> (always \"raw\" for collections).",
+        "FREQ <key>",
+        "    Return the access logarithmic counter of a <key> (needs an LFU policy: none here).",
+        "IDLETIME <key>",
+        "    Return the idle time of a <key> (not tracked: 0).",
+        "REFCOUNT <key>",
+        "    Return the number of references of the value associated with the specified",
+        "    <key> (1).",
+        NULL,
+    };
+    reply_help(c, "OBJECT", lines);
+}

@@ -40,6 +40,8 @@ cmd_proc cmd_config_get, cmd_config_set, cmd_config_rewrite, cmd_config_resetsta
 cmd_proc cmd_command, cmd_command_count, cmd_command_docs, cmd_command_info, cmd_command_list,
     cmd_command_help;
 cmd_proc cmd_slowlog_get, cmd_slowlog_len, cmd_slowlog_reset, cmd_slowlog_help;
+cmd_proc cmd_object_encoding, cmd_object_refcount, cmd_object_idletime, cmd_object_freq,
+    cmd_object_help;
 cmd_proc cmd_del, cmd_exists, cmd_type, cmd_keys, cmd_scan, cmd_rename, cmd_renamenx,
     cmd_randomkey, cmd_flushall;
 cmd_proc cmd_vadd, cmd_vsim, cmd_vrem, cmd_vcard, cmd_vdim, cmd_vemb, cmd_vinfo, cmd_vsetattr,
@@ -128,6 +130,20 @@ static command slowlog_subcommands[] = {
     {NULL, NULL, 0, 0, NOKEYS, NULL, NULL, NULL, NULL, NULL, NULL, CMD_RT},
 };
 
+static command object_subcommands[] = {
+    {"encoding", cmd_object_encoding, 3, CMD_READONLY, 2, 2, 1, "generic", "2.2.3",
+     "Returns the internal encoding of a key.", "O(1)", "key", NULL, CMD_RT},
+    {"freq", cmd_object_freq, 3, CMD_READONLY, 2, 2, 1, "generic", "4.0.0",
+     "Returns the logarithmic access frequency counter of a key.", "O(1)", "key", NULL, CMD_RT},
+    {"idletime", cmd_object_idletime, 3, CMD_READONLY, 2, 2, 1, "generic", "2.2.3",
+     "Returns the time since the last access to a key.", "O(1)", "key", NULL, CMD_RT},
+    {"refcount", cmd_object_refcount, 3, CMD_READONLY, 2, 2, 1, "generic", "2.2.3",
+     "Returns the reference count of a value of a key.", "O(1)", "key", NULL, CMD_RT},
+    {"help", cmd_object_help, 2, CMD_LOADING | CMD_STALE, NOKEYS, "generic", "6.2.0",
+     "Returns helpful text about the different subcommands.", "O(1)", "", NULL, CMD_RT},
+    {NULL, NULL, 0, 0, NOKEYS, NULL, NULL, NULL, NULL, NULL, NULL, CMD_RT},
+};
+
 static command command_table_def[] = {
     {"ping", cmd_ping, -1, CMD_FAST | CMD_LOADING | CMD_STALE, NOKEYS, "connection", "1.0.0",
      "Returns the server's liveliness response.", "O(1)", "[message]", NULL, CMD_RT},
@@ -192,6 +208,8 @@ static command command_table_def[] = {
      "O(1)", "key newkey=key", NULL, CMD_RT},
     {"renamenx", cmd_renamenx, 3, CMD_WRITE | CMD_FAST, 1, 2, 1, "generic", "1.0.0",
      "Renames a key only when the target key name doesn't exist.", "O(1)", "key newkey=key", NULL, CMD_RT},
+    {"object", NULL, -2, 0, NOKEYS, "generic", "2.2.3", "A container for object introspection commands.",
+     "Depends on subcommand.", NULL, object_subcommands, CMD_RT},
     {"randomkey", cmd_randomkey, 1, CMD_READONLY, NOKEYS, "generic", "1.0.0",
      "Returns a random key name from the database.", "O(1)", "", NULL, CMD_RT},
     {"dbsize", cmd_dbsize, 1, CMD_READONLY | CMD_FAST, NOKEYS, "server", "1.0.0",
