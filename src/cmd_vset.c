@@ -888,8 +888,8 @@ void cmd_vcreate(client *c, int argc, char **argv, size_t *lens)
                 return;
             }
         } else if (util_eqcase(a, al, "m")) {
-            if (!parse_ll_range(val, vl, 2, 512, &v)) {
-                reply_error(c, "ERR M must be an integer between 2 and 512");
+            if (!parse_ll_range(val, vl, 2, 4096, &v)) {
+                reply_error(c, "ERR M must be an integer between 2 and 4096");
                 return;
             }
             spec.M = (uint32_t)v;

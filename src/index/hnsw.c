@@ -118,7 +118,7 @@
 #define HNSW_CHUNK       (1u << HNSW_CHUNK_SHIFT)
 #define HNSW_MAX_LEVEL   31
 #define HNSW_NONE        0xffffffffu
-#define HNSW_M_MAX       512u
+#define HNSW_M_MAX       4096u /* Redis vector sets accept M up to 4096 */
 #define HNSW_EF_MAX      65535u
 /* Words before the level-0 ids in a block: seqlock, count. */
 #define HNSW_HDR 2u

@@ -40,7 +40,7 @@
  *
  * Errors: functions that can fail take `char *err, size_t errlen` and write a
  * one-line message without CR/LF, ready to send as `-ERR <msg>` (e.g.
- * "M must be an integer between 2 and 512"). err may be NULL.
+ * "M must be an integer between 2 and 4096"). err may be NULL.
  *
  * Memory: every allocation goes through the hooks of index_set_allocator()
  * (default libc), so the server can account it; index_memory() reports the
@@ -142,7 +142,7 @@ typedef struct index_param {
  *         of every recall test.
  *
  * "HNSW"  hierarchical navigable small-world graph.
- *           M       links per node on upper levels, 2..512 (level 0 keeps
+ *           M       links per node on upper levels, 2..4096 (level 0 keeps
  *                   2*M); default 16
  *           EFC     efConstruction, candidate list size when inserting,
  *                   1..65535; default 200
@@ -166,7 +166,7 @@ typedef struct index_param {
 /* Creates an empty index of type `type` over `col`. Returns NULL and a
  * message in err on unknown type, bad dim / elem / metric combination, or a
  * bad / unknown / repeated parameter ("M must be an integer between 2 and
- * 512", "unknown HNSW parameter 'FOO'"). The index does not own col's
+ * 4096", "unknown HNSW parameter 'FOO'"). The index does not own col's
  * memory. */
 vindex *index_new(const char *type, index_elem elem, index_metric metric, uint32_t dim,
                   const index_column *col, const index_param *params, size_t nparams, char *err,

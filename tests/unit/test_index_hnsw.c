@@ -386,10 +386,10 @@ static void test_hnsw_params(void **state)
     struct {
         const char *name, *value, *msg;
     } bad[] = {
-        {"M", "1", "M must be an integer between 2 and 512"},
-        {"M", "513", "M must be an integer between 2 and 512"},
-        {"M", "16x", "M must be an integer between 2 and 512"},
-        {"M", "-3", "M must be an integer between 2 and 512"},
+        {"M", "1", "M must be an integer between 2 and 4096"},
+        {"M", "4097", "M must be an integer between 2 and 4096"},
+        {"M", "16x", "M must be an integer between 2 and 4096"},
+        {"M", "-3", "M must be an integer between 2 and 4096"},
         {"EFC", "0", "EFC must be an integer between 1 and 65535"},
         {"EF", "", "EF must be an integer between 1 and 65535"},
         {"QUANT", "Q4", "QUANT must be NONE, SQ8 or BIN"},
