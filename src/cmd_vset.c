@@ -650,6 +650,41 @@ void cmd_vemb(client *c, int argc, char **argv, size_t *lens)
     xfree(v);
 }
 
+void cmd_vlinks(client *c, int argc, char **argv, size_t *lens)
+{
+    int withscores = 0;
+    if (argc == 4) {
+        if (!util_eqcase(argv[3], lens[3], "withscores")) {
+            reply_wrong_arity(c, "VLINKS");
+            return;
+        }
+        withscores = 1;
+    } else if (argc > 4) {
+        reply_wrong_arity(c, "VLINKS");
+        return;
+    }
+    collection *coll = lookup_or_reply(c, argv[1], lens[1], 0);
+    if (!coll) return;
+    engine_links l;
+    if (!collection_links(coll, argv[2], lens[2], &l)) {
+        resp_add_null(&c->out);
+        return;
+    }
+    const collection_spec *sp = collection_get_spec(coll);
+    resp_add_array(&c->out, l.nlevels);
+    for (int lv = l.nlevels - 1; lv >= 0; lv--) { /* top level first */
+        if (withscores && c->proto == 3)
+            resp_add_map(&c->out, (long)l.n[lv]);
+        else
+            resp_add_array(&c->out, (long)l.n[lv] * (withscores ? 2 : 1));
+        for (size_t i = 0; i < l.n[lv]; i++) {
+            resp_add_bulk(&c->out, l.at[lv][i].key, l.at[lv][i].klen);
+            if (withscores) resp_add_double(&c->out, hit_score(sp, l.at[lv][i].dist));
+        }
+    }
+    engine_links_free(&l);
+}
+
 void cmd_vinfo(client *c, int argc, char **argv, size_t *lens)
 {
     (void)argc;

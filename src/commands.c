@@ -45,7 +45,7 @@ cmd_proc cmd_object_encoding, cmd_object_refcount, cmd_object_idletime, cmd_obje
 cmd_proc cmd_del, cmd_exists, cmd_type, cmd_keys, cmd_scan, cmd_rename, cmd_renamenx,
     cmd_randomkey, cmd_flushall;
 cmd_proc cmd_vadd, cmd_vsim, cmd_vrem, cmd_vcard, cmd_vdim, cmd_vemb, cmd_vinfo, cmd_vsetattr,
-    cmd_vgetattr, cmd_vismember, cmd_vrandmember, cmd_vrange, cmd_vcreate, cmd_vdescribe,
+    cmd_vgetattr, cmd_vismember, cmd_vrandmember, cmd_vrange, cmd_vlinks, cmd_vcreate, cmd_vdescribe,
     cmd_vlist;
 
 #define NOKEYS 0, 0, 0
@@ -240,6 +240,9 @@ static command command_table_def[] = {
      "Return the dimension of vectors in the vector set.", "O(1)", "key", NULL, CMD_RT},
     {"vemb", cmd_vemb, -3, CMD_READONLY | CMD_FAST | CMD_MODULE, 1, 1, 1, "module", "8.0.0",
      "Return the vector associated with an element.", "O(1)", "key element [RAW]", NULL, CMD_RT},
+    {"vlinks", cmd_vlinks, -3, CMD_READONLY | CMD_FAST | CMD_MODULE, 1, 1, 1, "module", "8.0.0",
+     "Return the neighbors of an element at each layer in the HNSW graph.", "O(1)",
+     "key element [WITHSCORES]", NULL, CMD_RT},
     {"vinfo", cmd_vinfo, 2, CMD_READONLY | CMD_FAST | CMD_MODULE, 1, 1, 1, "module", "8.0.0",
      "Return information about a vector set.", "O(1)", "key", NULL, CMD_RT},
     {"vsetattr", cmd_vsetattr, 4, CMD_WRITE | CMD_FAST | CMD_MODULE, 1, 1, 1, "module", "8.0.0",

@@ -778,8 +778,70 @@ void collection_random(const collection *c, long n, int distinct,
 
 int collection_max_level(const collection *c)
 {
-    (void)c;
-    return -1;
+    int m = -1;
+    for (int i = 0; i < c->nseg; i++) {
+        int l = index_graph_max_level(c->segs[i]->idx);
+        if (l > m) m = l;
+    }
+    return m;
+}
+
+int collection_links(const collection *c, const char *key, size_t klen, engine_links *out)
+{
+    segment *s;
+    uint32_t r;
+    memset(out, 0, sizeof(*out));
+    if (!collection_locate(c, key, klen, &s, &r)) return 0;
+    int lvl = r < index_count(s->idx) ? index_graph_node_level(s->idx, r) : -1;
+    out->nlevels = lvl < 0 ? 1 : lvl + 1;
+    out->at = xcalloc((size_t)out->nlevels, sizeof(engine_link *));
+    out->n = xcalloc((size_t)out->nlevels, sizeof(size_t));
+    if (lvl < 0) return 1; /* still in the unindexed tail: no links yet */
+    /* Removed rows stay in the graph as tombstones that searches still
+     * walk through, so a link to one stands for that row's live links (one
+     * hop): what a search reaches from this element. */
+    size_t cap = (size_t)c->spec.M * 2 + 8;
+    uint32_t *ids = xmalloc(sizeof(uint32_t) * cap), *via = xmalloc(sizeof(uint32_t) * cap);
+    const void *v = seg_vec(s, r);
+    for (int l = 0; l <= lvl; l++) {
+        long n = index_graph_links(s->idx, r, (uint32_t)l, ids, cap);
+        size_t room = cap;
+        out->at[l] = xmalloc(sizeof(engine_link) * room);
+        for (long i = 0; i < n; i++) {
+            long nv = 1;
+            via[0] = ids[i];
+            if (!seg_visible(s, ids[i], UINT64_MAX))
+                nv = index_graph_links(s->idx, ids[i], (uint32_t)l, via, cap);
+            for (long j = 0; j < nv; j++) {
+                uint32_t x = via[j];
+                if (x == r || !seg_visible(s, x, UINT64_MAX)) continue;
+                const row_meta *m = seg_row(s, x);
+                int dup = 0;
+                for (size_t k = 0; k < out->n[l] && !dup; k++)
+                    dup = out->at[l][k].key == m->key->data;
+                if (dup) continue;
+                if (out->n[l] == room) {
+                    room *= 2;
+                    out->at[l] = xrealloc(out->at[l], sizeof(engine_link) * room);
+                }
+                engine_link *e = &out->at[l][out->n[l]++];
+                e->key = m->key->data;
+                e->klen = m->key->len;
+                e->dist = collection_row_dist(c, v, seg_vec(s, x));
+            }
+        }
+    }
+    xfree(ids);
+    xfree(via);
+    return 1;
+}
+
+void engine_links_free(engine_links *l)
+{
+    for (int i = 0; i < l->nlevels; i++) xfree(l->at[i]);
+    xfree(l->at);
+    xfree(l->n);
+    memset(l, 0, sizeof(*l));
 }
 
 int collection_segment_info(const collection *c, int i, segment_info *out)

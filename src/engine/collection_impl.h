@@ -35,5 +35,7 @@ int collection_locate(const collection *c, const char *key, size_t klen, segment
 void collection_decode_vector(const collection *c, const void *in, float *out);
 void collection_encode_query(const collection *c, const float *vec, void *out);
 void engine_collection_stats(const collection *c, engine_stats *st);
+/* The metric distance between two stored rows (column format). */
+float collection_row_dist(const collection *c, const void *a, const void *b);
 
 #endif

@@ -157,6 +157,23 @@ void collection_random(const collection *c, long n, int distinct,
 /* Graph introspection for VLINKS / VINFO (HNSW only; -1 otherwise). */
 int collection_max_level(const collection *c);
 
+typedef struct engine_link {
+    const char *key; /* valid until the next write */
+    size_t klen;
+    float dist;      /* metric distance between the element and this neighbour */
+} engine_link;
+
+typedef struct engine_links {
+    int nlevels;      /* levels of the element's node, level 0 included */
+    engine_link **at; /* at[l]: the live neighbours on level l */
+    size_t *n;
+} engine_links;
+
+/* The neighbours of key in its segment's graph, per level. Returns 0 when
+ * the key is missing. An element not yet indexed has one empty level. */
+int collection_links(const collection *c, const char *key, size_t klen, engine_links *out);
+void engine_links_free(engine_links *l);
+
 /* ---------------------------------------------------------------- search */
 
 typedef struct engine_hit {

@@ -123,6 +123,13 @@ double engine_search_cost(const engine_search *s)
 
 /* ------------------------------------------------------------ distances */
 
+static float row_dist(const collection_spec *sp, const void *q, const void *v);
+
+float collection_row_dist(const collection *c, const void *a, const void *b)
+{
+    return row_dist(&c->spec, a, b);
+}
+
 static float row_dist(const collection_spec *sp, const void *q, const void *v)
 {
     size_t d = sp->dim;

@@ -1845,6 +1845,35 @@ static int hnsw_load(vindex *idx, index_reader *r, uint32_t count, char *err, si
     return rc;
 }
 
+/* ------------------------------------------------- graph introspection */
+
+static int hnsw_graph_max_level(const vindex *idx)
+{
+    uint64_t e = hnsw_entry_get(H(idx));
+    return (uint32_t)e == HNSW_NONE ? -1 : (int)(e >> 32);
+}
+
+static int hnsw_graph_node_level(const vindex *idx, uint32_t row)
+{
+    const hnsw *h = H(idx);
+    return (int)hnsw_node_level(h, hnsw_table_get(h), row);
+}
+
+static long hnsw_graph_links(const vindex *idx, uint32_t row, uint32_t level, uint32_t *out,
+                             size_t cap)
+{
+    const hnsw *h = H(idx);
+    const hnsw_table *t = hnsw_table_get(h);
+    if (level > hnsw_node_level(h, t, row)) return 0;
+    uint32_t *buf = index_malloc(sizeof(uint32_t) * (hnsw_cap(h, level) + 1));
+    if (!buf) return -1;
+    uint32_t n = hnsw_read_list(h, t, row, level, buf);
+    if (n > cap) n = (uint32_t)cap;
+    memcpy(out, buf, sizeof(uint32_t) * n);
+    index_dealloc(buf);
+    return n;
+}
+
 const index_ops index_hnsw_ops = {
     .name = "HNSW",
     .init = hnsw_init,
@@ -1858,4 +1887,7 @@ const index_ops index_hnsw_ops = {
     .validate = hnsw_validate,
     .save = hnsw_save,
     .load = hnsw_load,
+    .graph_max_level = hnsw_graph_max_level,
+    .graph_node_level = hnsw_graph_node_level,
+    .graph_links = hnsw_graph_links,
 };

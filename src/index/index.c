@@ -658,6 +658,23 @@ uint32_t index_dim(const vindex *idx)
     return idx->dim;
 }
 
+int index_graph_max_level(const vindex *idx)
+{
+    return idx->ops->graph_max_level ? idx->ops->graph_max_level(idx) : -1;
+}
+
+int index_graph_node_level(const vindex *idx, uint32_t row)
+{
+    if (!idx->ops->graph_node_level || row >= index_count(idx)) return -1;
+    return idx->ops->graph_node_level(idx, row);
+}
+
+long index_graph_links(const vindex *idx, uint32_t row, uint32_t level, uint32_t *out, size_t cap)
+{
+    if (!idx->ops->graph_links || row >= index_count(idx)) return -1;
+    return idx->ops->graph_links(idx, row, level, out, cap);
+}
+
 uint32_t index_count(const vindex *idx)
 {
     return atomic_load_explicit(&((vindex *)idx)->count, memory_order_acquire);

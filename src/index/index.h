@@ -262,6 +262,18 @@ size_t index_memory(const vindex *idx);
  * with a message naming the first violation. Must not race with a writer. */
 int index_validate(const vindex *idx, char *err, size_t errlen);
 
+/* --------------------------------------------------- graph introspection */
+
+/* For graph indexes (HNSW), what VLINKS and VINFO show: the top level of
+ * the graph (-1 when empty), the level of an indexed row, and a copy of the
+ * row's links on one level (returns how many, at most cap; 0 above the
+ * row's level). Rows must be < index_count(idx). Safe while a writer adds
+ * rows (a list is read consistently). Types without a graph return -1. */
+int index_graph_max_level(const vindex *idx);
+int index_graph_node_level(const vindex *idx, uint32_t row);
+long index_graph_links(const vindex *idx, uint32_t row, uint32_t level, uint32_t *out,
+                       size_t cap);
+
 /* ------------------------------------------------------ save / load */
 
 /* Stream callbacks: write must take all len bytes, read must fill all len

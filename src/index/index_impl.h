@@ -75,6 +75,10 @@ typedef struct index_ops {
     /* Reads the type's sections into an index fresh from init() with
      * default parameters and count == 0; sets count. */
     int (*load)(vindex *idx, index_reader *r, uint32_t count, char *err, size_t errlen);
+    /* Graph introspection (NULL for types without a graph). */
+    int (*graph_max_level)(const vindex *idx);
+    int (*graph_node_level)(const vindex *idx, uint32_t row);
+    long (*graph_links)(const vindex *idx, uint32_t row, uint32_t level, uint32_t *out, size_t cap);
 } index_ops;
 
 struct vindex {

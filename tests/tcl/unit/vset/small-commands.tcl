@@ -307,6 +307,9 @@ start_server {tags {vset small}} {
         r del g
         vs_lcg_seed 63
         vs_fill [redis_client] g 300 8 g NOQUANT
+        # vectis indexes in the background: an element is linked once its
+        # segment's index has caught up (before that VLINKS shows no links)
+        vs_wait_indexed g
         for {set i 0} {$i < 300} {incr i 7} {
             set levels [r vlinks g g$i]
             assert {[llength $levels] >= 1}
