@@ -482,7 +482,6 @@ void client_process_input(client *c)
             c->flags |= CLIENT_CLOSE_AFTER_REPLY;
             break;
         }
-        c->last_interaction_ms = util_mstime();
         command_process(c, req.argc, req.argv, req.argvlen);
         if (resp_buf_pending(&c->out)) check_output_limits(c);
     }
