@@ -33,6 +33,7 @@
 #include "alloc.h"
 #include "engine/engine.h"
 #include "log.h"
+#include "persist.h"
 #include "server.h"
 #include "util.h"
 
@@ -80,6 +81,7 @@ typedef struct directive {
 static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
 static const char *const policy_names[] = {"noeviction", NULL};
 static const char *const save_names[] = {"", NULL};
+static const char *const fsync_names[] = {"always", "everysec", "no", NULL};
 
 static int apply_loglevel(char *err, size_t errlen);
 static int apply_limits(char *err, size_t errlen);
@@ -143,8 +145,16 @@ static const directive directives[] = {
      policy_names, NULL, "Only noeviction: a database never drops data to make room."},
     {"dir", NULL, CFG_STR, CFG_LOAD_CHECK, &srv.dir, 0, 0, ".", NULL, apply_dir,
      "Working directory; data files live here."},
-    {"appendonly", NULL, CFG_BOOL, 0, &srv.appendonly, 0, 0, "no", NULL, NULL,
-     "Persistence: only 'no' until the RocksDB storage lands; data lives in memory."},
+    {"appendonly", NULL, CFG_BOOL, CFG_IMMUTABLE, &srv.appendonly, 0, 1, "no", NULL, NULL,
+     "Persistence: 'yes' logs every write to RocksDB in <dir>/vectis.db and replays it at "
+     "start-up; 'no' keeps data in memory only (no RocksDB at all)."},
+    {"appendfsync", NULL, CFG_ENUM, 0, &persist_appendfsync, 0, 0, "everysec", fsync_names,
+     NULL, "When the log reaches the disk: always (before each reply), everysec (a background "
+     "sync each second; a power loss may lose 1 s), no (left to the OS)."},
+    {"rocksdb-block-cache-size", NULL, CFG_MEM, CFG_IMMUTABLE, &persist_block_cache, 1024 * 1024,
+     LLONG_MAX, "256mb", NULL, NULL, "RocksDB block cache shared by all column families."},
+    {"rocksdb-max-background-jobs", NULL, CFG_INT, CFG_IMMUTABLE, &persist_bg_jobs, 1, 64, "2",
+     NULL, NULL, "RocksDB flush and compaction threads."},
     {"save", NULL, CFG_ENUM, 0, &srv.save_dummy, 0, 0, "", save_names, NULL,
      "Checkpoint schedule: only \"\" (none) until the RocksDB storage lands."},
     {"segment-max-rows", NULL, CFG_INT, 0, &srv.segment_max_rows, 1024, 2000000000, "1000000", NULL,

@@ -19,6 +19,7 @@
 #include "engine/engine.h"
 #include "simd/simd.h"
 #include "networking.h"
+#include "persist.h"
 #include "server.h"
 #include "util.h"
 #include "workers.h"
@@ -153,9 +154,12 @@ static void section_persistence(sbuf *b)
            "rdb_bgsave_in_progress:0\r\n"
            "rdb_last_save_time:%lld\r\n"
            "rdb_last_bgsave_status:ok\r\n"
-           "aof_enabled:0\r\n"
            "aof_rewrite_in_progress:0\r\n",
            (long long)srv.start_time);
+    char *p = xmalloc(8192);
+    persist_info(p, 8192);
+    sb_add(b, "%s", p);
+    xfree(p);
 }
 
 static long long ops_per_sec(void)

@@ -5,8 +5,9 @@
  * The loop is libevent's, run one turn at a time
  * (event_base_loop(EVLOOP_ONCE)) so that after every turn -- all the reads,
  * accepts, timers and worker completions that were ready -- the server runs
- * its "before sleep" step: later the group commit of the turn's mutation
- * records, then the flush of every pending reply. That is what lets a
+ * its "before sleep" step: the group commit of the turn's mutation
+ * records (persist.c), then the flush of every pending reply, so no reply
+ * acknowledges a write that is not in the log. That is what lets a
  * pipeline of N requests cost one read and one write.
  *
  * Everything here runs on the main thread.
@@ -29,6 +30,7 @@
 #include "engine/engine.h"
 #include "log.h"
 #include "networking.h"
+#include "persist.h"
 #include "util.h"
 #include "workers.h"
 
@@ -172,7 +174,6 @@ int server_start(void)
     }
     srv.clients_by_id = dict_new();
     commands_init();
-    if (net_listen() != 0) return -1;
 
     if (nthreads <= 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -181,6 +182,10 @@ int server_start(void)
     srv.workers = workers_start(srv.base, nthreads);
     engine_hooks hooks = {engine_run_background};
     engine_init(&hooks);
+    /* The mutation log is replayed before the server listens (no LOADING
+     * state yet). */
+    if (persist_start() != 0) return -1;
+    if (net_listen() != 0) return -1;
 
     srv.cron_event = event_new(srv.base, -1, EV_PERSIST, cron_cb, NULL);
     tv.tv_sec = 0;
@@ -203,6 +208,7 @@ void server_run(void)
 {
     while (!srv.shutdown_asap) {
         event_base_loop(srv.base, EVLOOP_ONCE);
+        persist_commit();
         net_before_sleep();
     }
 }
@@ -224,11 +230,13 @@ void server_exit_cleanup(void)
 {
     log_warning("vectis is now ready to exit, bye bye...");
     remove_pidfile();
+    persist_commit();
     net_before_sleep(); /* last replies (e.g. to QUIT) */
     net_close_listeners();
     /* Clients first: that detaches the jobs they wait for (job->owner), so
      * stopping the pool completes those jobs into the void. */
     net_free_all_clients();
+    persist_stop();
     engine_shutdown();
     bg_inline = 1;
     workers_stop(srv.workers);

@@ -30,6 +30,7 @@
 #include "dict.h"
 #include "engine/collection_impl.h"
 #include "engine/engine.h"
+#include "engine/record.h"
 #include "log.h"
 #include "simd/simd.h"
 
@@ -37,6 +38,7 @@
 
 uint32_t engine_segment_max_rows = 1000000;
 engine_hooks engine_hk;
+engine_log_fn engine_log_hook;
 uint64_t engine_lsn_counter;
 static uint64_t next_collection_uid;
 static uint64_t next_segment_id;
@@ -44,6 +46,11 @@ static uint64_t next_segment_id;
 uint64_t engine_lsn(void)
 {
     return engine_lsn_counter;
+}
+
+void engine_set_log(engine_log_fn fn)
+{
+    engine_log_hook = fn;
 }
 
 /* ------------------------------------------------------------ segments */
@@ -257,13 +264,27 @@ static void make_projection(collection *c)
 
 collection *collection_new(const collection_spec *spec, char *err, size_t errlen)
 {
+    return collection_new_id(spec, 0, err, errlen);
+}
+
+collection *collection_new_id(const collection_spec *spec, uint64_t cid, char *err,
+                              size_t errlen)
+{
     collection *c = xcalloc(1, sizeof(*c));
     c->spec = *spec;
     snprintf(c->index_type, sizeof(c->index_type), "%s", spec->index_type);
     c->spec.index_type = c->index_type;
     c->pk = dict_new();
     c->refs = 1;
-    c->uid = ++next_collection_uid;
+    /* Collection ids are persistent (the mutation log names collections by
+     * id): replay recreates a collection under its logged id, and new ids
+     * continue above every id seen. */
+    if (cid) {
+        c->uid = cid;
+        if (cid > next_collection_uid) next_collection_uid = cid;
+    } else {
+        c->uid = ++next_collection_uid;
+    }
     if (spec->proj_in_dim) make_projection(c);
     /* Validate the index parameters now, with a probe segment. */
     segment *probe = segment_new(c, 16, err, errlen);
@@ -505,8 +526,9 @@ void collection_encode_query(const collection *c, const float *vec, void *out)
 
 
 /* Appends a row; returns its segment and row. Takes ownership of attr. */
-static void append_row(collection *c, const char *key, size_t klen, const float *vec, float norm,
-                       row_attr *attr, uint64_t lsn, segment **out_seg, uint32_t *out_row)
+static void append_row(collection *c, const char *key, size_t klen, const uint8_t *stored,
+                       float norm, row_attr *attr, uint64_t lsn, segment **out_seg,
+                       uint32_t *out_row)
 {
     segment *s = growing_segment(c);
     uint32_t r = atomic_load_explicit(&s->nrows, memory_order_relaxed);
@@ -519,7 +541,7 @@ static void append_row(collection *c, const char *key, size_t klen, const float 
     m->ins_lsn = lsn;
     atomic_store_explicit(&m->del_lsn, 0, memory_order_relaxed);
     m->norm = norm;
-    encode_vector(c, vec, (uint8_t *)seg_vec(s, r));
+    memcpy((void *)seg_vec(s, r), stored, s->row_bytes);
     s->mem += sizeof(row_key) + klen + (attr ? sizeof(row_attr) + attr->len + attrs_memory(attr->dec) : 0);
     atomic_store_explicit(&s->nrows, r + 1, memory_order_release);
     c->rows_ever++;
@@ -528,15 +550,21 @@ static void append_row(collection *c, const char *key, size_t klen, const float 
     segment_schedule_index(s);
 }
 
-/* The upsert proper: vec is what is stored (a unit vector for normalised
- * sets) and norm the norm to remember. attr (taken over) replaces the row's
- * attribute when attr_given; otherwise an update keeps the old one. */
-static int upsert_row(collection *c, const char *key, size_t klen, const float *vec, float norm,
-                      row_attr *a, int attr_given)
+/* Hands the resolved records of one LSN to the mutation log, if any. */
+static void log_records(uint64_t lsn, const rec_mutation *m, size_t n)
+{
+    if (engine_log_hook) engine_log_hook(lsn, m, n);
+}
+
+/* The upsert proper, at `lsn`: stored is the row in column format (a unit
+ * vector for normalised sets) and norm the norm to remember. attr (taken
+ * over) replaces the row's attribute when attr_given; otherwise an update
+ * keeps the old one. Logs DELETE (on update) + INSERT of the final row. */
+static int upsert_row(collection *c, const char *key, size_t klen, const uint8_t *stored,
+                      float norm, row_attr *a, int attr_given, uint64_t lsn)
 {
     segment *oseg, *nseg;
     uint32_t orow, nrow;
-    uint64_t lsn = ++engine_lsn_counter;
     int existed = collection_locate(c, key, klen, &oseg, &orow);
 
     if (!attr_given && existed) {
@@ -548,11 +576,33 @@ static int upsert_row(collection *c, const char *key, size_t klen, const float *
         segment_mark_deleted(oseg, orow, lsn);
         c->live--;
     }
-    append_row(c, key, klen, vec, norm, a, lsn, &nseg, &nrow);
+    append_row(c, key, klen, stored, norm, a, lsn, &nseg, &nrow);
     if (a) c->attr_count++;
     c->live++;
     if (!existed) c->key_bytes += klen;
     dict_set(c->pk, key, klen, (void *)loc_pack(nseg->slot, nrow));
+    if (engine_log_hook) {
+        rec_mutation m[2];
+        size_t n = 0;
+        memset(m, 0, sizeof(m));
+        if (existed) {
+            m[n].op = REC_OP_DELETE;
+            m[n].cid = c->uid;
+            m[n].key = key;
+            m[n++].key_len = (uint32_t)klen;
+        }
+        m[n].op = REC_OP_INSERT;
+        m[n].cid = c->uid;
+        m[n].key = key;
+        m[n].key_len = (uint32_t)klen;
+        m[n].vec = seg_vec(nseg, nrow);
+        m[n].vec_len = (uint32_t)nseg->row_bytes;
+        m[n].norm = norm;
+        m[n].has_attr = a != NULL;
+        m[n].attr = a ? a->raw : NULL;
+        m[n++].attr_len = a ? a->len : 0;
+        log_records(lsn, m, n);
+    }
     return existed ? 0 : 1;
 }
 
@@ -581,9 +631,22 @@ int collection_upsert(collection *c, const char *key, size_t klen, const float *
         vec = unit;
     }
     row_attr *a = (attr_given && attrlen > 0) ? attr_make(attr, attrlen) : NULL;
-    int rc = upsert_row(c, key, klen, vec, norm, a, attr_given);
+    uint8_t *stored = xmalloc(index_elem_row_bytes(c->spec.elem, c->spec.dim) + 1);
+    encode_vector(c, vec, stored);
+    int rc = upsert_row(c, key, klen, stored, norm, a, attr_given, ++engine_lsn_counter);
+    xfree(stored);
     xfree(unit);
     return rc;
+}
+
+static void delete_row(collection *c, const char *key, size_t klen, segment *s, uint32_t r,
+                       uint64_t lsn)
+{
+    if (seg_row(s, r)->attr) c->attr_count--;
+    segment_mark_deleted(s, r, lsn);
+    dict_del(c->pk, key, klen);
+    c->live--;
+    c->key_bytes -= klen;
 }
 
 int collection_delete(collection *c, const char *key, size_t klen)
@@ -592,11 +655,16 @@ int collection_delete(collection *c, const char *key, size_t klen)
     uint32_t r;
     if (!collection_locate(c, key, klen, &s, &r)) return 0;
     uint64_t lsn = ++engine_lsn_counter;
-    if (seg_row(s, r)->attr) c->attr_count--;
-    segment_mark_deleted(s, r, lsn);
-    dict_del(c->pk, key, klen);
-    c->live--;
-    c->key_bytes -= klen;
+    delete_row(c, key, klen, s, r, lsn);
+    if (engine_log_hook) {
+        rec_mutation m;
+        memset(&m, 0, sizeof(m));
+        m.op = REC_OP_DELETE;
+        m.cid = c->uid;
+        m.key = key;
+        m.key_len = (uint32_t)klen;
+        log_records(lsn, &m, 1);
+    }
     return 1;
 }
 
@@ -607,12 +675,34 @@ int collection_set_attr(collection *c, const char *key, size_t klen, const char 
     uint32_t r;
     if (!collection_locate(c, key, klen, &s, &r)) return 0;
     /* An upsert with the same stored vector: MVCC stays exact (a search
-     * sees the old attribute or the new one, never a mix). */
-    float *vec = xmalloc(sizeof(float) * c->spec.dim);
-    collection_decode_vector(c, seg_vec(s, r), vec);
+     * sees the old attribute or the new one, never a mix). The bytes are
+     * copied first: the append may promote (and free) the row's segment. */
+    uint8_t *stored = xmalloc(s->row_bytes + 1);
+    memcpy(stored, seg_vec(s, r), s->row_bytes);
     row_attr *a = attrlen > 0 ? attr_make(attr, attrlen) : NULL;
-    upsert_row(c, key, klen, vec, seg_row(s, r)->norm, a, 1);
-    xfree(vec);
+    upsert_row(c, key, klen, stored, seg_row(s, r)->norm, a, 1, ++engine_lsn_counter);
+    xfree(stored);
+    return 1;
+}
+
+/* ------------------------------------------------------------ replay */
+
+int collection_apply_insert(collection *c, const char *key, size_t klen, const uint8_t *stored,
+                            size_t stored_len, float norm, const char *attr, size_t attrlen,
+                            uint64_t lsn)
+{
+    if (stored_len != index_elem_row_bytes(c->spec.elem, c->spec.dim)) return -1;
+    row_attr *a = attrlen > 0 ? attr_make(attr, attrlen) : NULL;
+    upsert_row(c, key, klen, stored, norm, a, 1, lsn);
+    return 0;
+}
+
+int collection_apply_delete(collection *c, const char *key, size_t klen, uint64_t lsn)
+{
+    segment *s;
+    uint32_t r;
+    if (!collection_locate(c, key, klen, &s, &r)) return 0;
+    delete_row(c, key, klen, s, r, lsn);
     return 1;
 }
 

@@ -25,7 +25,21 @@ struct collection {
 };
 
 extern engine_hooks engine_hk;
+extern engine_log_fn engine_log_hook; /* NULL: no mutation log (appendonly no, replay) */
 extern uint64_t engine_lsn_counter;
+
+/* Replay entry points (replay.c): they take the stored form from a log
+ * record and the record's LSN, skip normalisation and projection, and log
+ * nothing. collection_new_id(spec, cid) recreates a collection under its
+ * persistent id (0: a new id). apply_insert is an upsert of the final row
+ * (-1 when stored_len is not the collection's row size); apply_delete
+ * returns 0 when the key is missing. */
+collection *collection_new_id(const collection_spec *spec, uint64_t cid, char *err,
+                              size_t errlen);
+int collection_apply_insert(collection *c, const char *key, size_t klen, const uint8_t *stored,
+                            size_t stored_len, float norm, const char *attr, size_t attrlen,
+                            uint64_t lsn);
+int collection_apply_delete(collection *c, const char *key, size_t klen, uint64_t lsn);
 
 void collection_ref(collection *c);
 void collection_unref(collection *c);

@@ -5,6 +5,13 @@
  * that reference; the collection goes when the last search that uses it
  * finishes, and its big segments are freed on a worker (segment_unref), so
  * DEL of a large collection never stalls the loop. Main thread only.
+ *
+ * Keyspace changes are mutations too: with a mutation log hook set
+ * (engine_set_log), db_add logs CREATE_COLLECTION (persistent id, name,
+ * full spec), db_delete DROP_COLLECTION, db_rename RENAME (after a DROP of
+ * the overwritten destination, at the same LSN) and db_flush FLUSH_ALL,
+ * each at a fresh LSN. engine_shutdown empties the keyspace without
+ * logging: it is the process going away, not a FLUSHALL.
  */
 #include <string.h>
 
@@ -12,6 +19,7 @@
 #include "dict.h"
 #include "engine/collection_impl.h"
 #include "engine/engine.h"
+#include "engine/record.h"
 
 static dict *keyspace;
 
@@ -26,9 +34,29 @@ collection *db_lookup(const char *key, size_t klen)
     return dict_get(ks(), key, klen);
 }
 
+static void db_log(const rec_mutation *m, size_t n)
+{
+    if (engine_log_hook) engine_log_hook(++engine_lsn_counter, m, n);
+}
+
 void db_add(const char *key, size_t klen, collection *c)
 {
     collection *old = dict_set(ks(), key, klen, c);
+    if (engine_log_hook) {
+        rec_mutation m[2];
+        size_t n = 0;
+        memset(m, 0, sizeof(m));
+        if (old) { /* callers add new keys only; keep the log exact anyway */
+            m[n].op = REC_OP_DROP_COLLECTION;
+            m[n++].cid = old->uid;
+        }
+        m[n].op = REC_OP_CREATE_COLLECTION;
+        m[n].cid = c->uid;
+        m[n].name = key;
+        m[n].name_len = (uint32_t)klen;
+        m[n++].spec = c->spec;
+        db_log(m, n);
+    }
     if (old) collection_unref(old);
 }
 
@@ -36,6 +64,13 @@ int db_delete(const char *key, size_t klen)
 {
     collection *c = dict_del(ks(), key, klen);
     if (!c) return 0;
+    if (engine_log_hook) {
+        rec_mutation m;
+        memset(&m, 0, sizeof(m));
+        m.op = REC_OP_DROP_COLLECTION;
+        m.cid = c->uid;
+        db_log(&m, 1);
+    }
     collection_unref(c);
     return 1;
 }
@@ -47,6 +82,20 @@ int db_rename(const char *src, size_t slen, const char *dst, size_t dlen)
     if (slen == dlen && memcmp(src, dst, slen) == 0) return 0;
     dict_del(ks(), src, slen);
     collection *old = dict_set(ks(), dst, dlen, c);
+    if (engine_log_hook) {
+        rec_mutation m[2];
+        size_t n = 0;
+        memset(m, 0, sizeof(m));
+        if (old) {
+            m[n].op = REC_OP_DROP_COLLECTION;
+            m[n++].cid = old->uid;
+        }
+        m[n].op = REC_OP_RENAME;
+        m[n].cid = c->uid;
+        m[n].name = dst;
+        m[n++].name_len = (uint32_t)dlen;
+        db_log(m, n);
+    }
     if (old) collection_unref(old);
     return 0;
 }
@@ -56,7 +105,7 @@ size_t db_size(void)
     return dict_size(ks());
 }
 
-void db_flush(void)
+static void db_clear(void)
 {
     dict *old = ks();
     keyspace = dict_new();
@@ -65,6 +114,17 @@ void db_flush(void)
     dict_iter_init(&it, old);
     while (dict_iter_next(&it, NULL, NULL, &v)) collection_unref(v);
     dict_free(old);
+}
+
+void db_flush(void)
+{
+    if (engine_log_hook) {
+        rec_mutation m;
+        memset(&m, 0, sizeof(m));
+        m.op = REC_OP_FLUSH_ALL;
+        db_log(&m, 1);
+    }
+    db_clear();
 }
 
 typedef struct scan_ctx {
@@ -125,7 +185,7 @@ void engine_get_stats(engine_stats *st)
 void engine_shutdown(void)
 {
     if (!keyspace) return;
-    db_flush();
+    db_clear();
     dict_free(keyspace);
     keyspace = NULL;
 }

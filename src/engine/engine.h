@@ -54,6 +54,30 @@ typedef struct engine_hooks {
 } engine_hooks;
 
 void engine_init(const engine_hooks *hooks);
+
+/* The mutation log. When set, every mutation calls fn(lsn, records, n) on
+ * the main thread, once per LSN, with its resolved records (record.h): an
+ * INSERT carries the row exactly as stored, an update is DELETE + INSERT
+ * at one LSN, db_add logs CREATE_COLLECTION, db_delete DROP_COLLECTION,
+ * db_rename (DROP of the overwritten destination +) RENAME, db_flush
+ * FLUSH_ALL. The records' pointers are valid during the call only. NULL
+ * (the default) logs nothing. */
+struct rec_mutation;
+typedef void (*engine_log_fn)(uint64_t lsn, const struct rec_mutation *m, size_t n);
+void engine_set_log(engine_log_fn fn);
+
+/* Replay of the mutation log (replay.c): apply the log values in LSN
+ * order through one engine_replay; the engine's LSN and id counters end
+ * above everything applied. A value that does not decode, or that names a
+ * collection or key the state does not have, stops with -1 and a message
+ * (the state is then partial: the caller must not serve it). Applying logs
+ * nothing. */
+typedef struct engine_replay engine_replay;
+engine_replay *engine_replay_new(void);
+int engine_replay_apply(engine_replay *r, uint64_t lsn, const void *val, size_t len, char *err,
+                        size_t errlen);
+uint64_t engine_replay_records(const engine_replay *r); /* mutations applied */
+void engine_replay_free(engine_replay *r);
 void engine_shutdown(void); /* frees every collection (process exit) */
 
 /* Engine-wide settings (config). */

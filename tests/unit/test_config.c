@@ -122,7 +122,8 @@ static void test_bounds_and_types(void **state)
     assert_string_equal(out, "700");
     assert_int_equal(apply("unixsocketperm 800", err, sizeof(err)), -1);
     assert_int_equal(apply("nosuchdirective 1", err, sizeof(err)), -1);
-    assert_int_equal(apply("appendonly yes", err, sizeof(err)), -1);
+    assert_int_equal(apply("appendonly maybe", err, sizeof(err)), -1);
+    assert_int_equal(apply("appendfsync sometimes", err, sizeof(err)), -1);
     assert_int_equal(apply("bind 127.0.0.1 ::1", err, sizeof(err)), 0);
     get("bind", out, sizeof(out));
     assert_string_equal(out, "127.0.0.1 ::1");

@@ -1,0 +1,43 @@
+/*
+ * persist.h -- the server side of the write-ahead mutation log: opens the
+ * RocksDB database when `appendonly yes`, replays it at start-up, collects
+ * the engine's mutation records of each event-loop turn into one batch and
+ * writes it before that turn's replies leave (group commit), syncs it per
+ * `appendfsync`, and refuses writes (-MISCONF) after a failed log write.
+ * See persist.c.
+ */
+#ifndef VECTIS_PERSIST_H
+#define VECTIS_PERSIST_H
+
+#include <stddef.h>
+
+struct client;
+
+enum { PERSIST_FSYNC_ALWAYS = 0, PERSIST_FSYNC_EVERYSEC = 1, PERSIST_FSYNC_NO = 2 };
+
+/* Config values (config.c points at them). */
+extern int persist_appendfsync;          /* PERSIST_FSYNC_* */
+extern long long persist_block_cache;    /* rocksdb-block-cache-size, bytes */
+extern int persist_bg_jobs;              /* rocksdb-max-background-jobs */
+
+/* The database directory under `dir`. */
+#define PERSIST_DB_NAME "vectis.db"
+
+/* With appendonly yes: opens <dir>/vectis.db, replays the whole log into
+ * the engine, then installs the engine's log hook and starts the everysec
+ * sync thread. Returns 0 (also when appendonly is no), -1 after logging
+ * why. Call after engine_init, before listening. */
+int persist_start(void);
+/* Writes the batch of this turn (server_run, before replies are flushed).
+ * On failure: MISCONF, and the clients whose writes were in it are closed. */
+void persist_commit(void);
+/* Shutdown: commits, syncs, flushes memtables, stops the thread, closes. */
+void persist_stop(void);
+/* Write commands call this first: 1 (after replying -MISCONF) when writes
+ * are refused, else 0. */
+int persist_deny_write(struct client *c);
+/* INFO persistence lines (appended to buf, NUL-terminated). */
+void persist_info(char *buf, size_t buflen);
+int persist_enabled(void);
+
+#endif

@@ -1,0 +1,144 @@
+# Persistence (appendonly yes): every vector-set write is in the mutation log
+# (RocksDB, <dir>/vectis.db) and survives a clean SHUTDOWN restart and a
+# SIGKILL restart with appendfsync always: the keys, VCARD, VDIM, every
+# element's VEMB and VGETATTR, and VSIM TRUTH results are identical before
+# and after. With appendonly no, nothing is written to dir.
+
+# Every observable fact about the keyspace, as one comparable list.
+proc persist_snapshot {} {
+    set out {}
+    foreach k [lsort [r keys *]] {
+        lappend out key $k [r type $k] [r vcard $k] [r vdim $k]
+        foreach e [r vrange $k - +] {
+            lappend out $e [r vemb $k $e] [r vgetattr $k $e]
+        }
+        set dim [r vdim $k]
+        set q {}
+        for {set i 0} {$i < $dim} {incr i} { lappend q [expr {($i % 3) - 0.5}] }
+        lappend out [r vsim $k VALUES $dim {*}$q WITHSCORES WITHATTRIBS TRUTH COUNT 50]
+    }
+    return $out
+}
+
+# Applies one round of every kind of write; `seed` varies the data.
+proc persist_writes {seed} {
+    expr {srand($seed)}
+    for {set i 0} {$i < 40} {incr i} {
+        set v {}
+        for {set d 0} {$d < 8} {incr d} { lappend v [expr {rand() * 2 - 1}] }
+        if {$i % 3 == 0} {
+            r vadd s VALUES 8 {*}$v e$i SETATTR "{\"i\":$i,\"seed\":$seed}"
+        } else {
+            r vadd s VALUES 8 {*}$v e$i
+        }
+    }
+    # Update without SETATTR keeps the old attribute; with it replaces it.
+    r vadd s VALUES 8 1 0 0 0 0 0 0 1 e0
+    r vadd s VALUES 8 0 1 0 0 0 0 1 0 e1 SETATTR {{"upd":1}}
+    r vsetattr s e3 {{"set":3}}
+    r vsetattr s e6 {}
+    r vrem s e2
+    r vrem s e4
+    # Other quantisations and REDUCE, stored in their own forms.
+    r vadd q8 VALUES 4 0.1 0.2 0.3 0.4 a
+    r vadd q8 VALUES 4 -0.1 0.5 0.3 0.9 b SETATTR {{"q":8}}
+    r vadd nq VALUES 4 1.5 -2 3 4 a NOQUANT
+    r vadd bin VALUES 8 1 -1 1 1 -1 1 1 -1 a BIN
+    r vadd bin VALUES 8 -1 -1 1 1 -1 1 1 1 b BIN
+    r vadd red REDUCE 2 VALUES 6 1 2 3 4 5 6 a
+    r vadd red REDUCE 2 VALUES 6 6 5 4 3 2 1 b
+    # Last element removed: the key goes.
+    r vadd gone VALUES 2 1 1 only
+    r vrem gone only
+    # DEL, RENAME (over an existing key too).
+    r vadd del1 VALUES 2 1 2 x
+    r del del1
+    r vadd ren1 VALUES 2 1 2 x
+    r rename ren1 ren2
+    r vadd ren3 VALUES 3 1 2 3 y
+    r vadd ren4 VALUES 2 9 9 z
+    r rename ren3 ren4
+    # VCREATE then VADD.
+    r vcreate made DIM 4
+    r vadd made VALUES 4 1 2 3 4 m1 SETATTR {{"m":1}}
+    r vadd made VALUES 4 4 3 2 1 m2
+}
+
+start_server {tags {persistence vectis-only} overrides {appendonly yes appendfsync always}} {
+    test {INFO persistence reports the mutation log} {
+        set info [r info persistence]
+        assert_match {*aof_enabled:1*} $info
+        assert_match {*aof_last_write_status:ok*} $info
+        assert_match {*aof_fsync:always*} $info
+        assert {[file isdirectory [file join [srv 0 dir] vectis.db]]}
+    }
+
+    test {Every vector-set write survives a clean SHUTDOWN restart} {
+        set seed [expr {[clock milliseconds] % 100000}]
+        puts "    persistence seed $seed"
+        persist_writes $seed
+        set before [persist_snapshot]
+        assert {[llength $before] > 100}
+        assert_equal 0 [r exists gone del1 ren1 ren3]
+        assert_equal 38 [r vcard s]
+        restart_server
+        assert_equal $before [persist_snapshot]
+        assert_match {*DB loaded from mutation log:*records*} [vt_server_log [vt_srv_id 0]]
+    }
+
+    test {Writes after a restart continue the log (LSNs and ids do not collide)} {
+        r vadd s VALUES 8 1 1 1 1 1 1 1 1 after1 SETATTR {{"after":1}}
+        r vadd newset VALUES 2 1 0 p
+        r vrem s e5
+        set before [persist_snapshot]
+        restart_server
+        assert_equal $before [persist_snapshot]
+    }
+
+    test {Acknowledged writes survive kill -9 (appendfsync always)} {
+        r vadd s VALUES 8 0 0 0 1 1 0 0 0 killed SETATTR {{"k":9}}
+        r vsetattr s e7 {{"k":7}}
+        r vrem s e8
+        r rename newset newset2
+        set before [persist_snapshot]
+        server_expect_exit
+        exec kill -9 [srv 0 pid]
+        wait_for_server_exit
+        restart_server
+        assert_equal $before [persist_snapshot]
+        assert_equal {{"k":9}} [r vgetattr s killed]
+    }
+
+    test {FLUSHALL is logged: nothing comes back after a kill -9 restart} {
+        r flushall
+        r vadd fresh VALUES 2 3 4 f
+        set before [persist_snapshot]
+        server_expect_exit
+        exec kill -9 [srv 0 pid]
+        wait_for_server_exit
+        restart_server
+        assert_equal $before [persist_snapshot]
+        assert_equal {fresh} [r keys *]
+    }
+}
+
+start_server {tags {persistence vectis-only} overrides {appendonly yes}} {
+    test {appendfsync everysec (default): a clean restart keeps every write} {
+        assert_match {*aof_fsync:everysec*} [r info persistence]
+        persist_writes 7
+        set before [persist_snapshot]
+        restart_server
+        assert_equal $before [persist_snapshot]
+    }
+}
+
+start_server {tags {persistence vectis-only}} {
+    test {appendonly no: nothing is written to dir, INFO says aof_enabled:0} {
+        r vadd s VALUES 2 1 2 a
+        r del s
+        r vadd s VALUES 2 1 2 a
+        assert_match {*aof_enabled:0*} [r info persistence]
+        assert {![file exists [file join [srv 0 dir] vectis.db]]}
+        assert_error {ERR*} {r config set appendonly yes}
+    }
+}
