@@ -13,12 +13,10 @@
 #include "alloc.h"
 #include "commands.h"
 #include "engine/engine.h"
-#include "persist.h"
 #include "util.h"
 
 void cmd_del(client *c, int argc, char **argv, size_t *lens)
 {
-    if (persist_deny_write(c)) return; /* MISCONF: the log cannot be written */
     long long n = 0;
     for (int i = 1; i < argc; i++) n += db_delete(argv[i], lens[i]);
     resp_add_integer(&c->out, n);
@@ -149,7 +147,6 @@ void cmd_scan(client *c, int argc, char **argv, size_t *lens)
 
 void cmd_rename(client *c, int argc, char **argv, size_t *lens)
 {
-    if (persist_deny_write(c)) return; /* MISCONF: the log cannot be written */
     (void)argc;
     if (db_rename(argv[1], lens[1], argv[2], lens[2]) != 0) {
         reply_error(c, "ERR no such key");
@@ -160,7 +157,6 @@ void cmd_rename(client *c, int argc, char **argv, size_t *lens)
 
 void cmd_renamenx(client *c, int argc, char **argv, size_t *lens)
 {
-    if (persist_deny_write(c)) return; /* MISCONF: the log cannot be written */
     (void)argc;
     if (!db_lookup(argv[1], lens[1])) {
         reply_error(c, "ERR no such key");
@@ -189,7 +185,6 @@ void cmd_randomkey(client *c, int argc, char **argv, size_t *lens)
 
 void cmd_flushall(client *c, int argc, char **argv, size_t *lens)
 {
-    if (persist_deny_write(c)) return; /* MISCONF: the log cannot be written */
     if (argc > 2 || (argc == 2 && !util_eqcase(argv[1], lens[1], "async") &&
                      !util_eqcase(argv[1], lens[1], "sync"))) {
         reply_syntax_error(c);

@@ -30,7 +30,6 @@
 #include "alloc.h"
 #include "commands.h"
 #include "engine/engine.h"
-#include "persist.h"
 #include "engine/expr.h"
 #include "server.h"
 #include "util.h"
@@ -111,7 +110,6 @@ static double hit_score(const collection_spec *sp, float dist)
 
 void cmd_vadd(client *c, int argc, char **argv, size_t *lens)
 {
-    if (persist_deny_write(c)) return; /* MISCONF: the log cannot be written */
     int i = 2;
     long long reduce = 0;
     float *vec = NULL;
@@ -557,7 +555,6 @@ static collection *lookup_or_reply(client *c, const char *key, size_t klen, int 
 
 void cmd_vrem(client *c, int argc, char **argv, size_t *lens)
 {
-    if (persist_deny_write(c)) return; /* MISCONF: the log cannot be written */
     (void)argc;
     collection *coll = lookup_or_reply(c, argv[1], lens[1], 2);
     if (!coll) return;
@@ -718,7 +715,6 @@ void cmd_vinfo(client *c, int argc, char **argv, size_t *lens)
 
 void cmd_vsetattr(client *c, int argc, char **argv, size_t *lens)
 {
-    if (persist_deny_write(c)) return; /* MISCONF: the log cannot be written */
     (void)argc;
     collection *coll = lookup_or_reply(c, argv[1], lens[1], 2);
     if (!coll) return;
@@ -874,7 +870,6 @@ void cmd_vrange(client *c, int argc, char **argv, size_t *lens)
  *        [QUANT NONE|SQ8|BIN] */
 void cmd_vcreate(client *c, int argc, char **argv, size_t *lens)
 {
-    if (persist_deny_write(c)) return; /* MISCONF: the log cannot be written */
     collection_spec spec;
     memset(&spec, 0, sizeof(spec));
     spec.elem = INDEX_ELEM_F32;

@@ -24,6 +24,7 @@
 #include "dict.h"
 #include "log.h"
 #include "networking.h"
+#include "persist.h"
 #include "server.h"
 #include "util.h"
 #include "workers.h"
@@ -468,6 +469,11 @@ int command_process(client *c, int argc, char **argv, size_t *lens)
     if (!(c->flags & CLIENT_AUTHENTICATED) && !(cmd->flags & CMD_NO_AUTH) &&
         !(parent->flags & CMD_NO_AUTH)) {
         reject(c, cmd, "NOAUTH Authentication required.");
+        return 0;
+    }
+    if ((cmd->flags & CMD_WRITE) && persist_write_refused()) {
+        reject(c, cmd, "MISCONF Errors writing to the mutation log. Writes are refused until the "
+                       "log can be written; see the server log.");
         return 0;
     }
     if ((cmd->flags & CMD_DENYOOM) && srv.maxmemory > 0 &&

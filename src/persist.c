@@ -19,7 +19,7 @@
  *
  * Failure. If the batch cannot be written (disk full, unwritable dir) or a
  * background sync fails, the server goes MISCONF: the error is logged,
- * every later write command is refused with -MISCONF (persist_deny_write,
+ * every later write command is refused with -MISCONF (commands.c checks persist_write_refused for every write command,
  * called by the write handlers), reads go on, and the clients whose writes
  * were in the failed batch are closed with their pending replies dropped,
  * so no acknowledgement of an unlogged write leaves the server. The
@@ -150,12 +150,9 @@ void persist_commit(void)
     nids = 0;
 }
 
-int persist_deny_write(client *c)
+int persist_write_refused(void)
 {
-    if (!misconf) return 0;
-    reply_error(c, "MISCONF Errors writing to the mutation log. Writes are refused until the "
-                   "log can be written; see the server log.");
-    return 1;
+    return misconf;
 }
 
 /* ------------------------------------------------------------ sync thread */

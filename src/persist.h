@@ -35,7 +35,7 @@ void persist_commit(void);
 void persist_stop(void);
 /* Write commands call this first: 1 (after replying -MISCONF) when writes
  * are refused, else 0. */
-int persist_deny_write(struct client *c);
+int persist_write_refused(void);
 /* INFO persistence lines (appended to buf, NUL-terminated). */
 void persist_info(char *buf, size_t buflen);
 int persist_enabled(void);

@@ -84,8 +84,8 @@ typedef struct server {
     int maxmemory_policy;
     char *dir;
     int protected_mode;
-    int appendonly; /* always 0 until persistence lands */
-    int save_dummy; /* `save ""` only, for the same reason */
+    int appendonly; /* the mutation log is on (persist.c) */
+    int save_dummy; /* `save ""` only until checkpoints land */
     int hz;
     int segment_max_rows;
 

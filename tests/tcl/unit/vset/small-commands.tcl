@@ -257,6 +257,7 @@ start_server {tags {vset small}} {
         r vadd k VALUES 2 1 0 a NOQUANT
         r vadd k VALUES 2 0 1 b NOQUANT
         r vadd k VALUES 2 1 1 c NOQUANT
+        vs_wait_indexed k ;# vectis links elements once the background index has them
         set c [redis_client]
         set t [vs_typed $c VLINKS k a]
         assert_equal array [vs_type $t]
