@@ -19,8 +19,8 @@
  *
  * Failure. If the batch cannot be written (disk full, unwritable dir) or a
  * background sync fails, the server goes MISCONF: the error is logged,
- * every later write command is refused with -MISCONF (commands.c checks persist_write_refused for every write command,
- * called by the write handlers), reads go on, and the clients whose writes
+ * every later write command is refused with -MISCONF (the dispatcher in
+ * commands.c asks persist_write_refused() for every write command), reads go on, and the clients whose writes
  * were in the failed batch are closed with their pending replies dropped,
  * so no acknowledgement of an unlogged write leaves the server. The
  * in-memory state keeps those writes (they were applied before the write
