@@ -722,7 +722,9 @@ static void bench_print_table(const bench_ctx *b, const bench_opts *o,
                "2 threads: %.1f QPS = %.2f GB/s = %.0f%% of STREAM 2T %.2f GB/s; recall %.4f\n",
                flat->qps1, flat->gbs1, 100 * flat->frac1, flat->bw1, flat->qps2, flat->gbs2,
                100 * flat->frac2, flat->bw2, flat->recall);
-    if (!pe->ok) printf("(no hnswlib figures: run utils/hnswlib_peer and pass --peer)\n");
+    if (!pe->ok)
+        printf("(no hnswlib figures: pass --peer-exec \"hnswlib_peer --data DIR --serve\" or "
+               "--peer FILE)\n");
     fflush(stdout);
 }
 
