@@ -12,7 +12,7 @@ python3-redis clang libclang-rt-14-dev iproute2"
 
 # Benchmark-only packages (make bench*): the peer index and the data set.
 if [ "$1" = "--bench" ]; then
-    PKGS="$PKGS libhnswlib-dev dataset-fashion-mnist g++"
+    PKGS="$PKGS libhnswlib-dev dataset-fashion-mnist g++ zlib1g-dev"
 fi
 
 missing=""
