@@ -51,6 +51,7 @@ typedef struct client {
     long long obuf_soft_since_ms;  /* 0 when under the soft limit */
     size_t obuf_peak;
     const struct command *last_cmd;
+    const struct command *last_top; /* top-level command of last_cmd (lookup cache) */
     struct job *job; /* running on a worker, or NULL */
     long long cmd_start_us;
     int argc_now; /* argc of the command being executed, for CLIENT LIST */

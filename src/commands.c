@@ -428,7 +428,11 @@ int command_process(client *c, int argc, char **argv, size_t *lens)
     command *cmd, *parent;
 
     if (argc == 0) return 0;
-    parent = cmd = command_lookup(argv[0], lens[0]);
+    /* Pipelines repeat a command: try the client's previous one first. */
+    if (c->last_top && util_eqcase(argv[0], lens[0], c->last_top->name))
+        parent = cmd = (command *)c->last_top;
+    else
+        parent = cmd = command_lookup(argv[0], lens[0]);
     if (!cmd) {
         size_t off = 0;
         msg[0] = '\0';
@@ -489,8 +493,13 @@ int command_process(client *c, int argc, char **argv, size_t *lens)
         monitor_feed(c, argc, argv, lens);
 
     long long errors_before = srv.stats.error_replies;
-    long long start = util_monotonic_us();
+    /* One clock read per command: a command starts when the previous one of
+     * the same batch ended (client_process_input reads the clock before the
+     * batch). The parsing in between is counted with the command. */
+    int in_batch = srv.cmd_clock_us != 0;
+    long long start = in_batch ? srv.cmd_clock_us : util_monotonic_us();
     c->last_cmd = cmd;
+    c->last_top = parent;
     c->argc_now = argc;
     c->cmd_start_us = start;
     c->flags |= CLIENT_IN_CALL;
@@ -498,7 +507,9 @@ int command_process(client *c, int argc, char **argv, size_t *lens)
     cmd->proc(c, argc, argv, lens);
     srv.current_client = NULL;
     c->flags &= ~CLIENT_IN_CALL;
-    long long dur = util_monotonic_us() - start;
+    long long end = util_monotonic_us();
+    long long dur = end - start;
+    if (in_batch) srv.cmd_clock_us = end;
 
     cmd->calls++;
     cmd->usec += dur;

@@ -470,6 +470,7 @@ static void check_output_limits(client *c)
 void client_process_input(client *c)
 {
     resp_request req;
+    srv.cmd_clock_us = util_monotonic_us(); /* the batch's start (commands.c) */
     while (!(c->flags & (CLIENT_BLOCKED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP))) {
         resp_status st = resp_parser_next(c->parser, &req);
         if (st == RESP_MORE) break;
@@ -485,6 +486,7 @@ void client_process_input(client *c)
         command_process(c, req.argc, req.argv, req.argvlen);
         if (resp_buf_pending(&c->out)) check_output_limits(c);
     }
+    srv.cmd_clock_us = 0; /* outside a batch, a command reads the clock itself */
     if (resp_buf_pending(&c->out) || (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)))
         client_add_pending_write(c);
     if (!(c->flags & CLIENT_BLOCKED) && resp_parser_buffered(c->parser) == 0)

@@ -116,6 +116,7 @@ typedef struct server {
 
     struct worker_pool *workers;
 
+    long long cmd_clock_us; /* end of the last command of the current batch, or 0 */
     size_t used_memory_peak;
     server_stats stats;
 } server;
