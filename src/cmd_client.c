@@ -281,20 +281,6 @@ void cmd_client_no_touch(client *c, int argc, char **argv, size_t *lens)
     on_off(c, argv, lens, CLIENT_NO_TOUCH);
 }
 
-void reply_help(client *c, const char *cmd, const char *const *lines)
-{
-    long n = 0;
-    while (lines[n]) n++;
-    resp_add_array(&c->out, n + 3);
-    char head[128];
-    snprintf(head, sizeof(head), "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-             cmd);
-    resp_add_simple(&c->out, head);
-    for (long i = 0; i < n; i++) resp_add_simple(&c->out, lines[i]);
-    resp_add_simple(&c->out, "HELP");
-    resp_add_simple(&c->out, "    Print this help.");
-}
-
 void cmd_client_help(client *c, int argc, char **argv, size_t *lens)
 {
     (void)argc;

@@ -490,16 +490,7 @@ void cmd_vsim(client *c, int argc, char **argv, size_t *lens)
         reply_errorf(c, "ERR Vector dimension mismatch - got %u but set has %u", qdim, sp->dim);
         goto fail;
     }
-    if (sp->normalize && sp->quant == VSET_BIN) {
-        collection_binarize(coll, q, q);
-    } else if (sp->normalize) {
-        double ss = 0;
-        for (uint32_t k = 0; k < qdim; k++) ss += (double)q[k] * q[k];
-        if (ss > 0) {
-            float inv = (float)(1.0 / sqrt(ss));
-            for (uint32_t k = 0; k < qdim; k++) q[k] *= inv;
-        }
-    }
+    if (sp->normalize) collection_unit_vector(coll, q, q);
 
     search_request req;
     memset(&req, 0, sizeof(req));
@@ -742,11 +733,6 @@ void cmd_vismember(client *c, int argc, char **argv, size_t *lens)
     reply_bool(c, collection_has(coll, argv[2], lens[2]));
 }
 
-static void add_key_cb(void *ctx, const char *key, size_t klen)
-{
-    resp_add_bulk(ctx, key, klen);
-}
-
 typedef struct count_ctx {
     resp_buf *o;
     long n;
@@ -861,7 +847,6 @@ void cmd_vrange(client *c, int argc, char **argv, size_t *lens)
     collection_range(coll, loopen ? NULL : lo, lolen, loincl, hiopen ? NULL : hi, hilen, hiincl,
                      count < 0 ? -1 : (long)count, add_key_count_cb, &cc);
     resp_set_deferred(&c->out, h, RESP_AGG_ARRAY, cc.n);
-    (void)add_key_cb;
 }
 
 /* ------------------------------------------------------- engine-level */

@@ -403,6 +403,20 @@ void reply_wrong_arity(client *c, const char *cmd)
     reply_errorf(c, "ERR wrong number of arguments for '%s' command", cmd);
 }
 
+void reply_help(client *c, const char *cmd, const char *const *lines)
+{
+    long n = 0;
+    while (lines[n]) n++;
+    resp_add_array(&c->out, n + 3);
+    char head[128];
+    snprintf(head, sizeof(head), "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+             cmd);
+    resp_add_simple(&c->out, head);
+    for (long i = 0; i < n; i++) resp_add_simple(&c->out, lines[i]);
+    resp_add_simple(&c->out, "HELP");
+    resp_add_simple(&c->out, "    Print this help.");
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 static int arity_ok(const command *cmd, int argc)

@@ -310,18 +310,6 @@ typedef struct bench_variant_result {
     bench_curve curve[BENCH_MAX_THREADS + 1]; /* by search thread count */
 } bench_variant_result;
 
-static size_t bench_parse_list(const char *s, unsigned *out, size_t cap)
-{
-    size_t n = 0;
-    while (*s && n < cap) {
-        char *end;
-        unsigned long v = strtoul(s, &end, 10);
-        if (end == s) break;
-        out[n++] = (unsigned)v;
-        s = *end == ',' ? end + 1 : end;
-    }
-    return n;
-}
 
 static int bench_read_info(const char *dir, const char *key, char *out, size_t cap)
 {
@@ -744,9 +732,9 @@ int main(int argc, char **argv)
                     .flat = 1,
                     .flat_queries = BENCH_FLAT_QUERIES,
                     .reps = 1};
-    o.nefs = bench_parse_list("10,16,20,32,48,64,96,128,192,256,384,512", o.efs, BENCH_MAX_EFS);
-    o.nbuild = bench_parse_list("2,1", o.build_threads, BENCH_MAX_THREADS);
-    o.nsearch = bench_parse_list("1,2", o.search_threads, BENCH_MAX_THREADS);
+    o.nefs = ds_parse_uints("10,16,20,32,48,64,96,128,192,256,384,512", o.efs, BENCH_MAX_EFS);
+    o.nbuild = ds_parse_uints("2,1", o.build_threads, BENCH_MAX_THREADS);
+    o.nsearch = ds_parse_uints("1,2", o.search_threads, BENCH_MAX_THREADS);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--no-sq8") == 0)
@@ -774,11 +762,11 @@ int main(int argc, char **argv)
             else if (strcmp(a, "--efc") == 0)
                 o.efc = v;
             else if (strcmp(a, "--efs") == 0)
-                o.nefs = bench_parse_list(v, o.efs, BENCH_MAX_EFS);
+                o.nefs = ds_parse_uints(v, o.efs, BENCH_MAX_EFS);
             else if (strcmp(a, "--build-threads") == 0)
-                o.nbuild = bench_parse_list(v, o.build_threads, BENCH_MAX_THREADS);
+                o.nbuild = ds_parse_uints(v, o.build_threads, BENCH_MAX_THREADS);
             else if (strcmp(a, "--search-threads") == 0)
-                o.nsearch = bench_parse_list(v, o.search_threads, BENCH_MAX_THREADS);
+                o.nsearch = ds_parse_uints(v, o.search_threads, BENCH_MAX_THREADS);
             else {
                 bench_usage();
                 return 2;

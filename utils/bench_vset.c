@@ -132,18 +132,6 @@ typedef struct bv_opts {
     int no_segmented; /* --no-segmented: skip the in-process copy of the server's segments */
 } bv_opts;
 
-static size_t bv_parse_list(const char *s, unsigned *out, size_t cap)
-{
-    size_t n = 0;
-    while (*s && n < cap) {
-        char *end;
-        unsigned long v = strtoul(s, &end, 10);
-        if (end == s) break;
-        out[n++] = (unsigned)v;
-        s = *end == ',' ? end + 1 : end;
-    }
-    return n;
-}
 
 /* ------------------------------------------------------------- helpers */
 
@@ -1164,10 +1152,10 @@ int main(int argc, char **argv)
                  .min_seconds = 1,
                  .q8 = 1,
                  .load_rounds = 3};
-    o.nefs = bv_parse_list("10,20,40,80,120,200,400", o.efs, BV_MAX_LIST);
-    o.nconns = bv_parse_list("1,2,8", o.conns, BV_MAX_LIST);
-    o.ndepths = bv_parse_list("1,16", o.depths, BV_MAX_LIST);
-    o.nload_conns = bv_parse_list("1,2", o.load_conns, BV_MAX_LIST);
+    o.nefs = ds_parse_uints("10,20,40,80,120,200,400", o.efs, BV_MAX_LIST);
+    o.nconns = ds_parse_uints("1,2,8", o.conns, BV_MAX_LIST);
+    o.ndepths = ds_parse_uints("1,16", o.depths, BV_MAX_LIST);
+    o.nload_conns = ds_parse_uints("1,2", o.load_conns, BV_MAX_LIST);
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--quick") == 0) {
@@ -1208,13 +1196,13 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--cos") == 0)
             o.cos = v;
         else if (strcmp(a, "--efs") == 0)
-            o.nefs = bv_parse_list(v, o.efs, BV_MAX_LIST);
+            o.nefs = ds_parse_uints(v, o.efs, BV_MAX_LIST);
         else if (strcmp(a, "--conns") == 0)
-            o.nconns = bv_parse_list(v, o.conns, BV_MAX_LIST);
+            o.nconns = ds_parse_uints(v, o.conns, BV_MAX_LIST);
         else if (strcmp(a, "--depths") == 0)
-            o.ndepths = bv_parse_list(v, o.depths, BV_MAX_LIST);
+            o.ndepths = ds_parse_uints(v, o.depths, BV_MAX_LIST);
         else if (strcmp(a, "--load-conns") == 0)
-            o.nload_conns = bv_parse_list(v, o.load_conns, BV_MAX_LIST);
+            o.nload_conns = ds_parse_uints(v, o.load_conns, BV_MAX_LIST);
         else if (strcmp(a, "--load-depth") == 0)
             o.load_depth = (unsigned)atoi(v);
         else if (strcmp(a, "--queries") == 0)

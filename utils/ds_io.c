@@ -179,3 +179,16 @@ double ds_recall_at(const int32_t *got, const int32_t *gt, size_t k)
     }
     return (double)hit / (double)k;
 }
+
+size_t ds_parse_uints(const char *s, unsigned *out, size_t cap)
+{
+    size_t n = 0;
+    while (*s && n < cap) {
+        char *end;
+        unsigned long v = strtoul(s, &end, 10);
+        if (end == s) break;
+        out[n++] = (unsigned)v;
+        s = *end == ',' ? end + 1 : end;
+    }
+    return n;
+}

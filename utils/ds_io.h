@@ -56,6 +56,9 @@ double ds_now(void);
 
 /* Recall@k of `got` (k ids, -1 for a missing result) against the first k
  * ids of the ground-truth row `gt`: |got ∩ gt[0..k)| / k. */
+/* Parses "10,20,40" into out (at most cap values); returns how many. */
+size_t ds_parse_uints(const char *s, unsigned *out, size_t cap);
+
 double ds_recall_at(const int32_t *got, const int32_t *gt, size_t k);
 
 #endif

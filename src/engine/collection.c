@@ -513,10 +513,24 @@ void collection_decode_vector(const collection *c, const void *in, float *out)
     }
 }
 
-void collection_binarize(const collection *c, const float *in, float *out)
+float collection_unit_vector(const collection *c, const float *in, float *out)
 {
-    float v = 1.0f / sqrtf((float)c->spec.dim);
-    for (uint32_t i = 0; i < c->spec.dim; i++) out[i] = in[i] > 0 ? v : -v;
+    uint32_t d = c->spec.dim;
+    if (c->spec.quant == VSET_BIN) {
+        /* A BIN set keeps only signs, as Redis: the element becomes the +-1
+         * vector (norm sqrt(dim)), so VEMB gives the signs and a score is
+         * 1 - hamming / dim. */
+        float v = 1.0f / sqrtf((float)d);
+        for (uint32_t i = 0; i < d; i++) out[i] = in[i] > 0 ? v : -v;
+        return sqrtf((float)d);
+    }
+    double ss = 0;
+    for (uint32_t i = 0; i < d; i++) ss += (double)in[i] * in[i];
+    float norm = (float)sqrt(ss);
+    /* A zero vector stays zero with norm 1, as Redis stores it. */
+    float inv = norm > 0 ? 1.0f / norm : 1.0f;
+    for (uint32_t i = 0; i < d; i++) out[i] = in[i] * inv;
+    return norm > 0 ? norm : 1.0f;
 }
 
 void collection_encode_query(const collection *c, const float *vec, void *out)
@@ -611,23 +625,9 @@ int collection_upsert(collection *c, const char *key, size_t klen, const float *
 {
     float norm = 1.0f;
     float *unit = NULL;
-    if (c->spec.normalize && c->spec.quant == VSET_BIN) {
-        /* A BIN set keeps only signs, as Redis: the element becomes the
-         * +-1 vector (its norm sqrt(dim)), so VEMB gives the signs and a
-         * score is 1 - hamming / dim. */
+    if (c->spec.normalize) {
         unit = xmalloc(sizeof(float) * c->spec.dim);
-        collection_binarize(c, vec, unit);
-        norm = sqrtf((float)c->spec.dim);
-        vec = unit;
-    } else if (c->spec.normalize) {
-        double ss = 0;
-        for (uint32_t i = 0; i < c->spec.dim; i++) ss += (double)vec[i] * vec[i];
-        norm = (float)sqrt(ss);
-        unit = xmalloc(sizeof(float) * c->spec.dim);
-        /* A zero vector stays zero with norm 1, as Redis stores it. */
-        float inv = norm > 0 ? 1.0f / norm : 1.0f;
-        if (norm == 0) norm = 1.0f;
-        for (uint32_t i = 0; i < c->spec.dim; i++) unit[i] = vec[i] * inv;
+        norm = collection_unit_vector(c, vec, unit);
         vec = unit;
     }
     row_attr *a = (attr_given && attrlen > 0) ? attr_make(attr, attrlen) : NULL;

@@ -136,9 +136,11 @@ int collection_segment_count(const collection *c);
  * collection from a fixed seed; applies it to `in` (proj_in_dim floats). */
 void collection_project(const collection *c, const float *in, float *out);
 
-/* BIN sets: the unit vector of the signs of `in` (spec.dim floats), the
- * form a BIN set stores and searches with. */
-void collection_binarize(const collection *c, const float *in, float *out);
+/* Normalised sets: the unit vector a row or a query is stored / searched
+ * as (for BIN sets the unit vector of the signs), written to out (spec.dim
+ * floats; may equal in). Returns the norm to remember (1 for a zero
+ * vector, sqrt(dim) for BIN). */
+float collection_unit_vector(const collection *c, const float *in, float *out);
 
 /* ---------------------------------------------------------------- writes */
 
