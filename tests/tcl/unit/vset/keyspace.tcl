@@ -254,4 +254,19 @@ start_server {tags {vset keyspace}} {
         assert_equal 0 [r dbsize]
         assert_equal {} [r randomkey]
     }
+
+    test {vectis-only: OBJECT REFCOUNT / IDLETIME / FREQ / HELP, missing keys and errors} {
+        r vadd ob VALUES 2 1 0 a
+        assert_equal 1 [r object refcount ob]
+        assert_equal 0 [r object idletime ob]
+        assert_error {ERR An LFU maxmemory policy is not selected*} {r object freq ob}
+        assert_equal {} [r object encoding nokey]
+        assert_equal {} [r object refcount nokey]
+        assert_equal {} [r object idletime nokey]
+        assert_equal {} [r object freq nokey]
+        assert_match {OBJECT <subcommand>*} [lindex [r object help] 0]
+        assert_error {ERR unknown subcommand 'nope'. Try OBJECT HELP.} {r object nope ob}
+        assert_error {ERR wrong number of arguments for 'object|encoding' command} {r object encoding}
+        assert_error {ERR wrong number of arguments for 'object' command} {r object}
+    }
 }
