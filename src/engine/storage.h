@@ -117,6 +117,11 @@ int storage_write(storage *s, storage_batch *b, int sync, char *err, size_t errl
  * afterwards. Keep batches to a few MB: a batch is applied in one piece
  * and delays concurrent writers while it is. For workers, not the loop. */
 int storage_write_bulk(storage *s, storage_batch *b, char *err, size_t errlen);
+/* The two halves of storage_write_bulk, for a writer of many batches:
+ * storage_write_nowal applies b (data and index only) without the WAL;
+ * storage_flush_bulk then flushes data and index to SST files once. */
+int storage_write_nowal(storage *s, storage_batch *b, char *err, size_t errlen);
+int storage_flush_bulk(storage *s, char *err, size_t errlen);
 /* Makes every write so far durable (fsync of the WAL). Any thread. */
 int storage_sync_wal(storage *s, char *err, size_t errlen);
 
