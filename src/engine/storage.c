@@ -630,10 +630,11 @@ static rocksdb_iterator_t *scan_iter(storage *s, rec_family f, const void *lo, s
                                      const void *hi, size_t hilen, rocksdb_readoptions_t **ro)
 {
     *ro = rocksdb_readoptions_create();
-    /* data and index values are uncompressed and each carries its own
-     * xxh64 (record.h): a flipped byte fails that check, which names the
-     * damaged key, instead of RocksDB's block check, which names a file. */
-    rocksdb_readoptions_set_verify_checksums(*ro, f != REC_CF_DATA && f != REC_CF_INDEX);
+    /* log, data and index values are uncompressed and each carries its
+     * own xxh64 (record.h): a flipped byte fails that check, which names
+     * the damaged key, instead of RocksDB's block check, which names only
+     * a file. meta is LZ4-compressed: RocksDB's check stays on there. */
+    rocksdb_readoptions_set_verify_checksums(*ro, f == REC_CF_META);
     rocksdb_readoptions_set_fill_cache(*ro, 0);
     rocksdb_readoptions_set_readahead_size(*ro, ST_SCAN_READAHEAD);
     /* The bound is referenced, not copied: hi outlives the iterator. */
