@@ -43,10 +43,18 @@
  *                                    growing, 1 sealed) | nrows u32 |
  *                                    ndeleted u32 | chunk_rows u32 (power of
  *                                    two) | nchunks u32 (= ceil(nrows /
- *                                    chunk_rows)) | lsn u64 | nfields u16
- *                                    (<= 16) | nfields x { field u16 |
- *                                    indexed_rows u32 | index_parts u32 |
- *                                    index_bytes u64 | index_xxh64 u64 }
+ *                                    chunk_rows)) | capacity u32 (rows the
+ *                                    segment may grow to; 0 = nrows) | lsn
+ *                                    u64 | nfields u16 (<= 16) | nfields x
+ *                                    { field u16 | indexed_rows u32 |
+ *                                    index_parts u32 | index_first_part u32
+ *                                    | index_bytes u64 | index_xxh64 u64 }
+ *                        The index of a field is stored under index keys
+ *                        part index_first_part .. + index_parts - 1; a
+ *                        checkpoint that replaces it writes the other of
+ *                        the two slots (first part 0 or 2^31) and deletes
+ *                        the old one with the manifest, so a crash in
+ *                        between leaves the old index whole.
  *
  * Family `log`
  *   lsn:be64             LOG         lsn u64 (= the key's) | count u32 (>= 1)
@@ -902,6 +910,7 @@ void rec_encode_segment(rec_buf *b, const rec_segment *s)
     put32(b, s->ndeleted);
     put32(b, s->chunk_rows);
     put32(b, s->nchunks);
+    put32(b, s->capacity);
     put64(b, s->lsn);
     put16(b, (uint16_t)s->nfields);
     for (uint32_t i = 0; i < s->nfields; i++) {
@@ -909,6 +918,7 @@ void rec_encode_segment(rec_buf *b, const rec_segment *s)
         put16(b, f->field);
         put32(b, f->indexed_rows);
         put32(b, f->index_parts);
+        put32(b, f->index_first_part);
         put64(b, f->index_bytes);
         put64(b, f->index_xxh64);
     }
@@ -927,6 +937,7 @@ int rec_decode_segment(const void *val, size_t len, rec_segment *out, char *err,
     out->ndeleted = get32(&r, "ndeleted");
     out->chunk_rows = get32(&r, "chunk_rows");
     out->nchunks = get32(&r, "nchunks");
+    out->capacity = get32(&r, "capacity");
     out->lsn = get64(&r, "lsn");
     uint16_t nf = get16(&r, "field count");
     if (r.bad) return -1;
@@ -943,6 +954,9 @@ int rec_decode_segment(const void *val, size_t len, rec_segment *out, char *err,
     else if (out->ndeleted > out->nrows)
         rfail(&r, "segment %llu: %u deleted rows out of %u", (unsigned long long)out->sid,
               out->ndeleted, out->nrows);
+    else if (out->capacity && out->capacity < out->nrows)
+        rfail(&r, "segment %llu: capacity %u below its %u rows", (unsigned long long)out->sid,
+              out->capacity, out->nrows);
     else if (nf > REC_MAX_FIELDS)
         rfail(&r, "segment %llu: %u fields exceed the limit of %d", (unsigned long long)out->sid,
               nf, REC_MAX_FIELDS);
@@ -953,6 +967,7 @@ int rec_decode_segment(const void *val, size_t len, rec_segment *out, char *err,
         f->field = get16(&r, "field number");
         f->indexed_rows = get32(&r, "indexed rows");
         f->index_parts = get32(&r, "index parts");
+        f->index_first_part = get32(&r, "index first part");
         f->index_bytes = get64(&r, "index bytes");
         f->index_xxh64 = get64(&r, "index checksum");
         if (r.bad) break;
@@ -963,6 +978,9 @@ int rec_decode_segment(const void *val, size_t len, rec_segment *out, char *err,
             rfail(&r, "segment %llu field %u: %u index parts for %llu bytes",
                   (unsigned long long)out->sid, f->field, f->index_parts,
                   (unsigned long long)f->index_bytes);
+        else if ((uint64_t)f->index_first_part + f->index_parts > UINT32_MAX)
+            rfail(&r, "segment %llu field %u: index parts %u + %u overflow",
+                  (unsigned long long)out->sid, f->field, f->index_first_part, f->index_parts);
     }
     return rdone(&r);
 }

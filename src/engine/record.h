@@ -262,7 +262,8 @@ typedef struct rec_collection {
 typedef struct rec_segment_field {
     uint16_t field;
     uint32_t indexed_rows; /* rows 0..indexed_rows-1 are in the stored index */
-    uint32_t index_parts;  /* index keys part 0..index_parts-1 (0: no index stored) */
+    uint32_t index_parts;  /* number of index parts (0: no index stored) */
+    uint32_t index_first_part; /* their keys: part first .. first + parts - 1 */
     uint64_t index_bytes;  /* total bytes of the index_save stream */
     uint64_t index_xxh64;  /* xxh64 of that whole stream (detects a missing part) */
 } rec_segment_field;
@@ -277,6 +278,7 @@ typedef struct rec_segment {
     uint32_t ndeleted;    /* rows marked in the delete chunks */
     uint32_t chunk_rows;  /* rows per data chunk (a power of two) */
     uint32_t nchunks;     /* = ceil(nrows / chunk_rows) */
+    uint32_t capacity;    /* rows it may grow to (growing segments); 0 = nrows */
     uint64_t lsn;         /* the chunks reflect every mutation <= lsn */
     uint32_t nfields;     /* <= REC_MAX_FIELDS */
     rec_segment_field fields[REC_MAX_FIELDS];

@@ -202,7 +202,7 @@ static void make_samples(sample *s)
     rec_encode_name(&s[i++].b, 3);
     rec_segment seg = {.cid = 3, .sid = 9, .state = REC_SEG_SEALED, .nrows = 100, .ndeleted = 2,
                        .chunk_rows = 64, .nchunks = 2, .lsn = 77, .nfields = 1};
-    seg.fields[0] = (rec_segment_field){0, 100, 2, 5000, 0xabcdef};
+    seg.fields[0] = (rec_segment_field){0, 100, 2, 0, 5000, 0xabcdef};
     s[i].type = REC_T_SEGMENT;
     rec_encode_segment(&s[i++].b, &seg);
     rec_mutation m[3] = {
@@ -346,9 +346,13 @@ static void test_meta_roundtrip(void **state)
     assert_int_equal(cid, 0xfedcba9876543210ull);
 
     rec_segment s = {.cid = 1, .sid = 2, .state = REC_SEG_GROWING, .nrows = 1000, .ndeleted = 10,
-                     .chunk_rows = 256, .nchunks = 4, .lsn = 12345, .nfields = REC_MAX_FIELDS};
+                     .chunk_rows = 256, .nchunks = 4, .capacity = 4096, .lsn = 12345,
+                     .nfields = REC_MAX_FIELDS};
     for (uint32_t i = 0; i < REC_MAX_FIELDS; i++)
-        s.fields[i] = (rec_segment_field){(uint16_t)i, 900 + i, i, i ? 1000 * i : 0, i * 31};
+        s.fields[i] = (rec_segment_field){.field = (uint16_t)i, .indexed_rows = 900 + i,
+                                          .index_parts = i,
+                                          .index_first_part = (i & 1) ? 1u << 31 : 0,
+                                          .index_bytes = i ? 1000 * i : 0, .index_xxh64 = i * 31};
     rec_segment s2;
     rec_encode_segment(&b, &s);
     if (rec_decode_segment(b.p, b.len, &s2, err, sizeof(err))) fail_msg("%s", err);
@@ -359,6 +363,7 @@ static void test_meta_roundtrip(void **state)
     assert_int_equal(s2.ndeleted, 10);
     assert_int_equal(s2.chunk_rows, 256);
     assert_int_equal(s2.nchunks, 4);
+    assert_int_equal(s2.capacity, 4096);
     assert_int_equal(s2.lsn, 12345);
     assert_int_equal(s2.nfields, REC_MAX_FIELDS);
     assert_memory_equal(s.fields, s2.fields, sizeof(s.fields));
@@ -368,6 +373,11 @@ static void test_meta_roundtrip(void **state)
     assert_int_equal(rec_decode_segment(b.p, b.len, &s2, err, sizeof(err)), 0);
     assert_int_equal(s2.nrows, 0);
     assert_int_equal(s2.nfields, 0);
+    /* A capacity below the row count is corrupt. */
+    s.capacity = 999;
+    rec_encode_segment(&b, &s);
+    assert_int_equal(rec_decode_segment(b.p, b.len, &s2, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "capacity 999"));
     rec_buf_free(&b);
 }
 
@@ -807,7 +817,7 @@ static void test_absurd_lengths(void **state)
     /* SEGMENT invariants. */
     rec_segment seg = {.cid = 1, .sid = 2, .state = REC_SEG_SEALED, .nrows = 100, .ndeleted = 1,
                        .chunk_rows = 64, .nchunks = 2, .lsn = 5, .nfields = 1};
-    seg.fields[0] = (rec_segment_field){0, 100, 1, 10, 0};
+    seg.fields[0] = (rec_segment_field){0, 100, 1, 0, 10, 0};
     rec_encode_segment(&b, &seg);
     expect_bad_u8(REC_T_SEGMENT, &b, H + 16, 2, "state 2");
     expect_bad_u32(REC_T_SEGMENT, &b, H + 25, 48, "power of two");

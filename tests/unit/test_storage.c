@@ -227,7 +227,7 @@ static void put_segment(storage_batch *b, rec_buf *rb, uint64_t cid, uint64_t si
     }
     rec_segment seg = {.cid = cid, .sid = sid, .state = REC_SEG_SEALED, .nrows = 192,
                        .ndeleted = 1, .chunk_rows = 64, .nchunks = 3, .lsn = 500, .nfields = 1};
-    seg.fields[0] = (rec_segment_field){0, 192, 2, 200, 0};
+    seg.fields[0] = (rec_segment_field){0, 192, 2, 0, 200, 0};
     rec_encode_segment(rb, &seg);
     rec_key_meta_segment(cid, sid, k);
     storage_batch_put(b, REC_CF_META, k, REC_META_SEGMENT_KEY_BYTES, rb->p, rb->len);
