@@ -825,14 +825,16 @@ static void test_absurd_lengths(void **state)
     expect_bad_u32(REC_T_SEGMENT, &b, H + 21, 101, "deleted rows");
     uint8_t *w = malloc(b.len);
     memcpy(w, b.p, b.len);
-    put_le16(w + H + 41, 1000);
+    put_le16(w + H + 45, 1000);
     reseal(w, b.len);
     char err[256];
     assert_int_equal(rec_decode_segment(w, b.len, &seg, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "1000 fields"));
     free(w);
-    expect_bad_u32(REC_T_SEGMENT, &b, H + 45, 101, "indexed rows");
-    expect_bad_u32(REC_T_SEGMENT, &b, H + 49, 0, "index parts");
+    expect_bad_u32(REC_T_SEGMENT, &b, H + 33, 50, "capacity 50");
+    expect_bad_u32(REC_T_SEGMENT, &b, H + 49, 101, "indexed rows");
+    expect_bad_u32(REC_T_SEGMENT, &b, H + 53, 0, "index parts");
+    expect_bad_u32(REC_T_SEGMENT, &b, H + 57, 0xffffffffu, "overflow");
 
     /* INDEX_PART: part >= nparts. */
     rec_index_part p = {.part = 0, .nparts = 1, .data = g_vecbytes, .len = 8};
