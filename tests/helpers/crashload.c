@@ -5,7 +5,7 @@
  * server it checks what survived.
  *
  *   crashload load   --port P [--host H] --count N --out FILE
- *                    [--window W] [--kill-pid PID --kill-after K]
+ *                    [--window W] [--kill-pid PID --kill-after K] [--bgsave-ms T]
  *   crashload verify --port P [--host H] --result FILE --fsync always|everysec
  *                    [--loss-ms MS]
  *
@@ -29,6 +29,9 @@
  * is recorded. The run ends when the connection drops. Every reply must be
  * the integer 1 (a new element); anything else, or a connection lost before
  * the kill, fails the run. Without --kill-pid the whole stream is written.
+ * With --bgsave-ms T a second connection sends BGSAVE every T ms until the
+ * kill, so kills also land while a checkpoint is being written ("already in
+ * progress" is accepted; any other error fails the run).
  *
  * Result file (text, written by load, read by verify):
  *   crashload-result 1
@@ -155,6 +158,7 @@ typedef struct {
     long window;
     long kill_pid;
     long kill_after;
+    long bgsave_ms;
     const char *out;
     const char *result;
     const char *fsync;
@@ -165,7 +169,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: crashload load --port P [--host H] --count N --out FILE [--window W]\n"
-            "                      [--kill-pid PID --kill-after K]\n"
+            "                      [--kill-pid PID --kill-after K] [--bgsave-ms T]\n"
             "       crashload verify --port P [--host H] --result FILE --fsync always|everysec\n"
             "                      [--loss-ms MS]\n");
     exit(2);
@@ -190,6 +194,7 @@ static void parse_options(int argc, char **argv, options *o)
     o->window = CL_WINDOW_DEFAULT;
     o->kill_pid = -1;
     o->kill_after = -1;
+    o->bgsave_ms = 0;
     o->loss_ms = CL_LOSS_MS_DEFAULT;
     o->count = -1;
     if (argc < 2) usage();
@@ -209,6 +214,8 @@ static void parse_options(int argc, char **argv, options *o)
             o->kill_pid = parse_long(k, v);
         else if (!strcmp(k, "--kill-after"))
             o->kill_after = parse_long(k, v);
+        else if (!strcmp(k, "--bgsave-ms"))
+            o->bgsave_ms = parse_long(k, v);
         else if (!strcmp(k, "--out"))
             o->out = v;
         else if (!strcmp(k, "--result"))
@@ -222,7 +229,7 @@ static void parse_options(int argc, char **argv, options *o)
     }
     if (o->port <= 0) usage();
     if (!strcmp(o->mode, "load")) {
-        if (o->count <= 0 || !o->out || o->window <= 0) usage();
+        if (o->count <= 0 || !o->out || o->window <= 0 || o->bgsave_ms < 0) usage();
         if ((o->kill_pid > 0) != (o->kill_after >= 0)) usage();
         if (o->kill_after >= o->count) {
             fprintf(stderr, "crashload: --kill-after must be below --count\n");
@@ -252,6 +259,23 @@ static redisContext *connect_or_die(const options *o)
 
 /* ------------------------------------------------------------ load */
 
+/* Asks for a checkpoint on the side connection. A save already running is
+ * fine (the point is to have one running when the kill lands); any other
+ * error fails the run. Returns 0, or -1 with `why` set. */
+static int request_bgsave(redisContext *side, char *why, size_t len)
+{
+    redisReply *r = redisCommand(side, "BGSAVE");
+    if (!r) {
+        snprintf(why, len, "BGSAVE: connection error: %s", side->errstr);
+        return -1;
+    }
+    int ok = r->type == REDIS_REPLY_STATUS ||
+             (r->type == REDIS_REPLY_ERROR && strstr(r->str, "in progress"));
+    if (!ok) snprintf(why, len, "BGSAVE replied type %d '%.100s'", r->type, r->str ? r->str : "");
+    freeReplyObject(r);
+    return ok ? 0 : -1;
+}
+
 static int run_load(const options *o)
 {
     redisContext *c = connect_or_die(o);
@@ -261,8 +285,11 @@ static int run_load(const options *o)
         redisFree(c);
         return 2;
     }
-    long long start = now_ms(), kill_ms = -1;
-    long issued = 0, acked = 0, after_kill = 0;
+    /* The side connection for BGSAVE: the stream's connection carries only
+     * VADDs, so its replies stay the plain sequence of acknowledgements. */
+    redisContext *side = o->bgsave_ms ? connect_or_die(o) : NULL;
+    long long start = now_ms(), kill_ms = -1, next_save = start + o->bgsave_ms;
+    long issued = 0, acked = 0, after_kill = 0, bgsaves = 0;
     int failed = 0, killed = 0;
     char why[256] = "";
 
@@ -296,8 +323,17 @@ static int run_load(const options *o)
             break;
         }
         freeReplyObject(r);
-        ack_ms[acked++] = now_ms() - start;
+        long long t = now_ms();
+        ack_ms[acked++] = t - start;
         if (killed) after_kill++;
+        if (side && !killed && t >= next_save) {
+            if (request_bgsave(side, why, sizeof why) != 0) {
+                failed = 1;
+                break;
+            }
+            bgsaves++;
+            next_save = t + o->bgsave_ms;
+        }
         if (!killed && o->kill_pid > 0 && acked == o->kill_after) {
             /* Hand every queued command to the socket first: after the kill
              * only reads happen, so a write error cannot end the run while
@@ -321,6 +357,7 @@ static int run_load(const options *o)
     }
     long long elapsed = now_ms() - start;
     redisFree(c);
+    redisFree(side);
 
     FILE *f = fopen(o->out, "w");
     if (!f) {
@@ -341,9 +378,9 @@ static int run_load(const options *o)
     free(ack_ms);
 
     printf("load: issued %ld, acked %ld (%ld read after the kill), kill after %ld acks at %lld ms, "
-           "%lld ms, %.0f acks/s\n",
+           "%lld ms, %.0f acks/s, %ld BGSAVE\n",
            issued, acked, after_kill, o->kill_after, kill_ms, elapsed,
-           elapsed > 0 ? acked * 1000.0 / (double)elapsed : 0.0);
+           elapsed > 0 ? acked * 1000.0 / (double)elapsed : 0.0, bgsaves);
     if (failed) {
         printf("load FAILED: %s\n", why);
         return 1;
