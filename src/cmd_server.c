@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "log.h"
 #include "networking.h"
+#include "persist.h"
 #include "server.h"
 #include "util.h"
 #include "workers.h"
@@ -239,10 +240,6 @@ void cmd_monitor(client *c, int argc, char **argv, size_t *lens)
 }
 
 /* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] */
-#define SHUTDOWN_NOSAVE 1
-#define SHUTDOWN_SAVE   2
-#define SHUTDOWN_NOW    4
-#define SHUTDOWN_FORCE  8
 
 void cmd_shutdown(client *c, int argc, char **argv, size_t *lens)
 {
@@ -280,6 +277,60 @@ void cmd_shutdown(client *c, int argc, char **argv, size_t *lens)
     /* No reply: the connection closes when the process exits, as Redis. */
     c->flags |= CLIENT_CLOSE_ASAP;
     server_shutdown_request(0);
+}
+
+/* ------------------------------------------------------ SAVE, BGSAVE */
+
+/* Why no checkpoint can start now (NULL: one can). */
+static const char *save_refused(void)
+{
+    if (!persist_enabled()) return "ERR nothing to save: appendonly is no (vectis keeps no data on disk)";
+    if (persist_checkpoint_running()) return "ERR Background save already in progress";
+    if (persist_write_refused())
+        return "ERR Errors writing to the mutation log: no checkpoint until that is fixed; see the "
+               "server log";
+    return NULL;
+}
+
+/* SAVE: a checkpoint; the caller waits for it, other clients are served. */
+void cmd_save(client *c, int argc, char **argv, size_t *lens)
+{
+    (void)argc, (void)argv, (void)lens;
+    const char *why = save_refused();
+    if (why) {
+        reply_error(c, why);
+        return;
+    }
+    persist_checkpoint_start(c);
+}
+
+/* BGSAVE [SCHEDULE] */
+void cmd_bgsave(client *c, int argc, char **argv, size_t *lens)
+{
+    int schedule = 0;
+    if (argc > 2 || (argc == 2 && !util_eqcase(argv[1], lens[1], "schedule"))) {
+        reply_syntax_error(c);
+        return;
+    }
+    schedule = argc == 2;
+    if (schedule && persist_enabled() && persist_checkpoint_running()) {
+        persist_checkpoint_wanted();
+        resp_add_simple(&c->out, "Background saving scheduled");
+        return;
+    }
+    const char *why = save_refused();
+    if (why) {
+        reply_error(c, why);
+        return;
+    }
+    persist_checkpoint_start(NULL);
+    resp_add_simple(&c->out, "Background saving started");
+}
+
+void cmd_lastsave(client *c, int argc, char **argv, size_t *lens)
+{
+    (void)argc, (void)argv, (void)lens;
+    resp_add_integer(&c->out, persist_lastsave());
 }
 
 /* ---------------------------------------------------------------- DEBUG */

@@ -32,6 +32,7 @@
 /* Handlers (cmd_*.c, info.c, slowlog.c). */
 cmd_proc cmd_ping, cmd_echo, cmd_hello, cmd_auth, cmd_select, cmd_quit, cmd_reset,
     cmd_readonly, cmd_readwrite, cmd_time, cmd_dbsize, cmd_shutdown, cmd_debug, cmd_monitor,
+    cmd_save, cmd_bgsave, cmd_lastsave,
     cmd_info;
 cmd_proc cmd_client_id, cmd_client_setname, cmd_client_getname, cmd_client_setinfo,
     cmd_client_list, cmd_client_info, cmd_client_kill, cmd_client_no_evict, cmd_client_no_touch,
@@ -146,9 +147,9 @@ static command object_subcommands[] = {
 };
 
 static command command_table_def[] = {
-    {"ping", cmd_ping, -1, CMD_FAST | CMD_LOADING | CMD_STALE, NOKEYS, "connection", "1.0.0",
+    {"ping", cmd_ping, -1, CMD_FAST | CMD_STALE, NOKEYS, "connection", "1.0.0",
      "Returns the server's liveliness response.", "O(1)", "[message]", NULL, CMD_RT},
-    {"echo", cmd_echo, 2, CMD_FAST | CMD_LOADING | CMD_STALE, NOKEYS, "connection", "1.0.0",
+    {"echo", cmd_echo, 2, CMD_FAST | CMD_STALE, NOKEYS, "connection", "1.0.0",
      "Returns the given string.", "O(1)", "message", NULL, CMD_RT},
     {"hello", cmd_hello, -1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NO_AUTH | CMD_FAST, NOKEYS,
      "connection", "6.0.0", "Handshakes with the server.", "O(1)",
@@ -176,6 +177,13 @@ static command command_table_def[] = {
      NOKEYS, "server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the server.",
      "O(N) when saving, where N is the total number of keys in all databases",
      "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", NULL, CMD_RT},
+    {"save", cmd_save, 1, CMD_ADMIN | CMD_NOSCRIPT, NOKEYS, "server", "1.0.0",
+     "Synchronously saves the database(s) to disk.", "O(N) where N is the total number of keys in all "
+     "databases", "", NULL, CMD_RT},
+    {"bgsave", cmd_bgsave, -1, CMD_ADMIN | CMD_NOSCRIPT, NOKEYS, "server", "1.0.0",
+     "Asynchronously saves the database(s) to disk.", "O(1)", "[SCHEDULE]", NULL, CMD_RT},
+    {"lastsave", cmd_lastsave, 1, CMD_LOADING | CMD_STALE | CMD_FAST, NOKEYS, "server", "1.0.0",
+     "Returns the Unix timestamp of the last successful save to disk.", "O(1)", "", NULL, CMD_RT},
     {"debug", cmd_debug, -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, NOKEYS, "server",
      "1.0.0", "A container for debugging commands (SLEEP, WORKER-SLEEP, HELP).", "Depends on subcommand.",
      "subcommand [argument...]", NULL, CMD_RT},
@@ -487,6 +495,10 @@ int command_process(client *c, int argc, char **argv, size_t *lens)
     if (!(c->flags & CLIENT_AUTHENTICATED) && !(cmd->flags & CMD_NO_AUTH) &&
         !(parent->flags & CMD_NO_AUTH)) {
         reject(c, cmd, "NOAUTH Authentication required.");
+        return 0;
+    }
+    if (srv.loading && !(cmd->flags & CMD_LOADING) && !(parent->flags & CMD_LOADING)) {
+        reject(c, cmd, "LOADING Redis is loading the dataset in memory");
         return 0;
     }
     if ((cmd->flags & CMD_WRITE) && persist_write_refused()) {

@@ -55,6 +55,7 @@ typedef enum cfg_type {
 #define CFG_IMMUTABLE 1 /* only at start-up */
 #define CFG_PATH 2      /* string is a path: empty allowed */
 #define CFG_LOAD_CHECK 4 /* apply hook runs as the line is read, so errors name it */
+#define CFG_WORDS 8      /* CFG_STR given as several words: joined by one space */
 
 typedef struct cfg_value {
     long long ll;
@@ -80,7 +81,6 @@ typedef struct directive {
 
 static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
 static const char *const policy_names[] = {"noeviction", NULL};
-static const char *const save_names[] = {"", NULL};
 static const char *const fsync_names[] = {"always", "everysec", "no", NULL};
 
 static int apply_loglevel(char *err, size_t errlen);
@@ -89,6 +89,7 @@ static int apply_maxclients(char *err, size_t errlen);
 static int apply_dir(char *err, size_t errlen);
 static int apply_logfile(char *err, size_t errlen);
 static int apply_segment_rows(char *err, size_t errlen);
+static int apply_save(char *err, size_t errlen);
 
 static const directive directives[] = {
     {"port", NULL, CFG_INT, CFG_IMMUTABLE, &srv.port, 0, 65535, "6379", NULL, NULL,
@@ -155,8 +156,12 @@ static const directive directives[] = {
      LLONG_MAX, "256mb", NULL, NULL, "RocksDB block cache shared by all column families."},
     {"rocksdb-max-background-jobs", NULL, CFG_INT, CFG_IMMUTABLE, &persist_bg_jobs, 1, 64, "2",
      NULL, NULL, "RocksDB flush and compaction threads."},
-    {"save", NULL, CFG_ENUM, 0, &srv.save_dummy, 0, 0, "", save_names, NULL,
-     "Checkpoint schedule: only \"\" (none) until the RocksDB storage lands."},
+    {"save", NULL, CFG_STR, CFG_PATH | CFG_WORDS | CFG_LOAD_CHECK, &srv.save, 0, 0,
+     "3600 1 300 100 60 10000", NULL, apply_save,
+     "Checkpoint after <seconds> if at least <changes> writes, as pairs (\"\" = only SAVE, "
+     "BGSAVE, sealed segments and shutdown)."},
+    {"key-load-delay", NULL, CFG_INT, 0, &persist_key_load_delay, 0, 1000000, "0", NULL, NULL,
+     "Microseconds to sleep per value loaded at start-up (tests of the LOADING state; keep 0)."},
     {"segment-max-rows", NULL, CFG_INT, 0, &srv.segment_max_rows, 1024, 2000000000, "1000000", NULL,
      apply_segment_rows,
      "Rows after which a growing segment is sealed; new segments start small and grow 8x up to this."},
@@ -300,8 +305,22 @@ static int parse_value(const directive *d, int argc, char **argv, cfg_value *v, 
                        size_t errlen)
 {
     memset(v, 0, sizeof(*v));
-    if (d->type != CFG_BIND && d->type != CFG_OBUF && argc != 1)
+    if (d->type != CFG_BIND && d->type != CFG_OBUF && !(d->flags & CFG_WORDS) && argc != 1)
         return errf(err, errlen, "wrong number of arguments");
+    if ((d->flags & CFG_WORDS) && argc != 1) {
+        size_t n = 1;
+        for (int i = 0; i < argc; i++) {
+            if (strpbrk(argv[i], "\r\n")) return errf(err, errlen, "argument must not contain newlines");
+            n += strlen(argv[i]) + 1;
+        }
+        v->s = xmalloc(n);
+        v->s[0] = '\0';
+        for (int i = 0; i < argc; i++) {
+            if (i) strcat(v->s, " ");
+            strcat(v->s, argv[i]);
+        }
+        return 0;
+    }
     switch (d->type) {
     case CFG_BOOL:
         if (!strcasecmp(argv[0], "yes")) v->ll = 1;
@@ -490,6 +509,11 @@ static int apply_maxclients(char *err, size_t errlen)
         }
     }
     return 0;
+}
+
+static int apply_save(char *err, size_t errlen)
+{
+    return persist_save_parse(srv.save, err, errlen);
 }
 
 static int apply_segment_rows(char *err, size_t errlen)

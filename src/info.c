@@ -146,16 +146,7 @@ static void section_memory(sbuf *b)
 
 static void section_persistence(sbuf *b)
 {
-    sb_add(b,
-           "# Persistence\r\n"
-           "loading:0\r\n"
-           "async_loading:0\r\n"
-           "rdb_changes_since_last_save:0\r\n"
-           "rdb_bgsave_in_progress:0\r\n"
-           "rdb_last_save_time:%lld\r\n"
-           "rdb_last_bgsave_status:ok\r\n"
-           "aof_rewrite_in_progress:0\r\n",
-           (long long)srv.start_time);
+    sb_add(b, "# Persistence\r\n");
     char *p = xmalloc(8192);
     persist_info(p, 8192);
     sb_add(b, "%s", p);

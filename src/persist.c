@@ -1,9 +1,21 @@
 /*
  * persist.c -- the write-ahead mutation log, server side (DESIGN.md section
- * 6): with `appendonly yes` the whole database is the `log` column family of
- * one RocksDB database, <dir>/vectis.db, replayed completely at start-up.
- * (Checkpoints of sealed segments to `data` / `index` are a later step; so
- * is the LOADING state: the log is replayed before the server listens.)
+ * 6): with `appendonly yes` every write goes to the `log` column family of
+ * one RocksDB database, <dir>/vectis.db; checkpoints (engine/checkpoint.c)
+ * move the state into `meta` / `data` / `index` and truncate the log.
+ *
+ * Start-up (LOADING). The server listens first; persist_start then loads
+ * the last checkpoint and replays the log after it, and every few
+ * milliseconds of that work runs the event loop once without blocking
+ * (server_loading_yield), so clients connect, INFO answers (loading:1 and
+ * progress), and data commands get -LOADING from the dispatcher. A
+ * SHUTDOWN or signal during loading stops it and the process exits without
+ * writing anything.
+ *
+ * Checkpoints run as a background job on a worker: SAVE (the caller waits
+ * for it, others do not), BGSAVE, a `save <seconds> <changes>` point, the
+ * engine's request (a sealed segment's index is complete) and SHUTDOWN
+ * (inline, after waiting for one in flight). One at a time.
  *
  * Write path (group commit). The engine calls persist's log hook once per
  * LSN with the resolved records of a mutation (record.h); the hook encodes
@@ -59,8 +71,12 @@
 #include "networking.h"
 #include "server.h"
 #include "util.h"
+#include "workers.h"
 
 #define PERSIST_SYNC_PERIOD_MS 1000 /* appendfsync everysec */
+#define PERSIST_RETRY_MS 5000       /* after a failed checkpoint, before a scheduled retry */
+#define PERSIST_YIELD_MS 20         /* loading: work between two turns of the event loop */
+#define PERSIST_MAX_SAVE_POINTS 16
 
 int persist_appendfsync = PERSIST_FSYNC_EVERYSEC;
 long long persist_block_cache = (long long)STORAGE_DEFAULT_CACHE_BYTES;
@@ -84,9 +100,40 @@ static atomic_int sync_needed;   /* a write since the last sync (everysec) */
 static atomic_int sync_failed;   /* the thread's sync failed: main thread goes MISCONF */
 static char sync_error[256];     /* written by the thread before sync_failed */
 
+/* Checkpoints (main thread). */
+typedef struct ck_job {
+    job base;
+    engine_checkpoint *k;
+    int rc;
+    int orphan;      /* finished by persist_stop: complete() only frees */
+    atomic_int ran;  /* run() returned */
+} ck_job;
+
+static ck_job *ck_running;
+static int ck_wanted;            /* the engine asked, or BGSAVE SCHEDULE */
+static long long ck_started_ms, ck_last_ms, ck_last_try_ms;
+static double ck_last_secs = -1;
+static uint64_t ck_last_lsn, ck_last_bytes, ck_count;
+static int ck_last_ok = 1;
+static struct { long long secs, changes; } save_points[PERSIST_MAX_SAVE_POINTS];
+static int nsave_points;
+
+/* Loading. */
+int persist_key_load_delay;
+static int loading_aborted;
+static long long loading_start_ms, loading_yield_ms;
+static uint64_t loading_bytes, loading_total, loading_records;
+
 int persist_enabled(void)
 {
     return st != NULL;
+}
+
+static void sleep_us(long us)
+{
+    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
 }
 
 /* ------------------------------------------------------------ the hook */
@@ -182,15 +229,46 @@ static void *sync_thread_main(void *arg)
 
 /* ------------------------------------------------------------ start, stop */
 
+/* Loading: sleeps key-load-delay, counts, and every PERSIST_YIELD_MS lets
+ * the event loop run once. Non-zero stops the load (shutdown requested). */
+static int loading_tick(void)
+{
+    if (persist_key_load_delay > 0) sleep_us(persist_key_load_delay);
+    long long now = util_mstime();
+    if (now - loading_yield_ms >= PERSIST_YIELD_MS) {
+        loading_yield_ms = now;
+        server_loading_yield();
+    }
+    if (srv.shutdown_asap) loading_aborted = 1;
+    return loading_aborted;
+}
+
+static int load_progress(void *ctx, uint64_t bytes)
+{
+    (void)ctx;
+    loading_bytes = bytes;
+    return loading_tick();
+}
+
 typedef struct replay_ctx {
     engine_replay *r;
+    uint64_t base_bytes;
     char err[512];
 } replay_ctx;
 
 static int replay_cb(void *arg, uint64_t lsn, const void *val, size_t vlen)
 {
     replay_ctx *x = arg;
-    return engine_replay_apply(x->r, lsn, val, vlen, x->err, sizeof(x->err)) != 0;
+    loading_bytes += vlen;
+    loading_records++;
+    if (engine_replay_apply(x->r, lsn, val, vlen, x->err, sizeof(x->err)) != 0) return 1;
+    return loading_tick();
+}
+
+static void persist_close(void)
+{
+    storage_close(st);
+    st = NULL;
 }
 
 int persist_start(void)
@@ -211,19 +289,50 @@ int persist_start(void)
         log_warning("Can't open the database %s: %s", path, err);
         return -1;
     }
-    long long t0 = util_mstime();
-    replay_ctx x = {engine_replay_new(), ""};
-    int rc = storage_replay_log(st, 0, replay_cb, &x, err, sizeof(err));
-    uint64_t nrec = engine_replay_records(x.r);
-    engine_replay_free(x.r);
+    storage_numbers nums;
+    storage_get_numbers(st, &nums);
+    loading_total = nums.live_bytes[REC_CF_META] + nums.live_bytes[REC_CF_LOG] +
+                    nums.live_bytes[REC_CF_DATA] + nums.live_bytes[REC_CF_INDEX];
+    loading_start_ms = loading_yield_ms = util_mstime();
+    loading_bytes = loading_records = 0;
+    srv.loading = 1;
+
+    uint64_t ck_lsn, ck_time;
+    int rc = engine_load(st, load_progress, NULL, &ck_lsn, &ck_time, err, sizeof(err));
+    if (rc == 0 && ck_lsn) {
+        log_notice("Checkpoint loaded: lsn %llu, %.1f MB in %.3f seconds",
+                   (unsigned long long)ck_lsn, (double)loading_bytes / 1e6,
+                   (double)(util_mstime() - loading_start_ms) / 1000.0);
+        ck_last_lsn = ck_lsn;
+        ck_last_ms = (long long)ck_time;
+    }
+    replay_ctx x = {NULL, 0, ""};
+    if (rc == 0) {
+        x.r = engine_replay_new();
+        uint64_t before = loading_records;
+        rc = storage_replay_log(st, ck_lsn + 1, replay_cb, &x, err, sizeof(err));
+        if (rc == 1 && !loading_aborted) snprintf(err, sizeof(err), "%s", x.err);
+        if (rc == 1 && loading_aborted) rc = 2;
+        if (rc == 0)
+            log_notice("DB loaded from mutation log: %llu records in %.3f seconds",
+                       (unsigned long long)(loading_records - before),
+                       (double)(util_mstime() - loading_start_ms) / 1000.0);
+        engine_replay_free(x.r);
+    } else if (rc == 1) {
+        rc = 2;
+    }
+    srv.loading = 0;
+    if (rc == 2) {
+        log_warning("Loading stopped: shutdown requested");
+        persist_close();
+        return 1;
+    }
     if (rc != 0) {
-        log_warning("Can't load the mutation log of %s: %s", path, rc == 1 ? x.err : err);
-        storage_close(st);
-        st = NULL;
+        log_warning("Can't load the database %s: %s", path, err);
+        persist_close();
         return -1;
     }
-    log_notice("DB loaded from mutation log: %llu records in %.3f seconds",
-               (unsigned long long)nrec, (double)(util_mstime() - t0) / 1000.0);
+    if (!ck_last_ms) ck_last_ms = (long long)time(NULL) * 1000;
     last_written_lsn = engine_lsn();
     batch = storage_batch_new(st);
     engine_set_log(persist_log);
@@ -232,10 +341,164 @@ int persist_start(void)
     return 0;
 }
 
-void persist_stop(void)
+/* ------------------------------------------------------------ checkpoints */
+
+static void ck_run(job *j)
+{
+    ck_job *c = (ck_job *)j;
+    c->rc = engine_checkpoint_write(c->k);
+    atomic_store(&c->ran, 1);
+}
+
+/* The main-thread half: bookkeeping, log line, the SAVE caller's reply. */
+static void ck_finish(ck_job *c)
+{
+    const char *e = engine_checkpoint_error(c->k);
+    long long now = util_mstime();
+    ck_last_try_ms = now;
+    ck_last_ok = c->rc == 0;
+    ck_last_secs = (double)(now - ck_started_ms) / 1000.0;
+    if (c->rc == 0) {
+        ck_last_lsn = engine_checkpoint_lsn(c->k);
+        ck_last_ms = now;
+        ck_last_bytes = engine_checkpoint_bytes(c->k);
+        ck_count++;
+        log_notice("Checkpoint at lsn %llu done: %.1f MB written in %.3f seconds",
+                   (unsigned long long)ck_last_lsn, (double)ck_last_bytes / 1e6, ck_last_secs);
+    } else {
+        log_warning("Checkpoint failed: %s", e);
+    }
+    if (c->base.owner) {
+        if (c->rc == 0)
+            resp_add_simple(&c->base.reply, "OK");
+        else
+            resp_add_errorf(&c->base.reply, "ERR checkpoint failed: %s", e);
+    }
+    engine_checkpoint_end(c->k);
+    c->k = NULL;
+    if (ck_running == c) ck_running = NULL;
+}
+
+static void ck_complete(job *j)
+{
+    ck_job *c = (ck_job *)j;
+    if (c->orphan) return;
+    ck_finish(c);
+    client_job_done(j);
+}
+
+static void ck_free(job *j)
+{
+    resp_buf_free(&j->reply);
+    xfree(j);
+}
+
+static const job_type ck_job_type = {"checkpoint", ck_run, ck_complete, ck_free, 1, 1};
+
+int persist_checkpoint_running(void)
+{
+    return ck_running != NULL;
+}
+
+int persist_checkpoint_start(client *owner)
+{
+    if (!st || misconf || ck_running || srv.loading) return -1;
+    ck_job *c = xcalloc(1, sizeof(*c));
+    job_init(&c->base, &ck_job_type, owner, owner ? owner->proto : 2);
+    ck_started_ms = util_mstime();
+    c->k = engine_checkpoint_begin(st);
+    ck_running = c;
+    ck_wanted = 0;
+    if (owner)
+        client_block_on_job(owner, &c->base);
+    else
+        workers_submit(srv.workers, &c->base);
+    return 0;
+}
+
+void persist_checkpoint_wanted(void)
+{
+    ck_wanted = 1;
+}
+
+/* Is a `save` point due? */
+static int save_point_due(long long now)
+{
+    uint64_t changes = engine_lsn() - ck_last_lsn;
+    if (!changes) return 0;
+    for (int i = 0; i < nsave_points; i++)
+        if (changes >= (uint64_t)save_points[i].changes &&
+            now - ck_last_ms >= save_points[i].secs * 1000)
+            return 1;
+    return 0;
+}
+
+void persist_cron(void)
+{
+    if (!st || ck_running || misconf || srv.loading) return;
+    long long now = util_mstime();
+    if (!ck_last_ok && now - ck_last_try_ms < PERSIST_RETRY_MS) return;
+    if (ck_wanted || save_point_due(now)) persist_checkpoint_start(NULL);
+}
+
+int persist_save_parse(const char *spec, char *err, size_t errlen)
+{
+    long long v[2 * PERSIST_MAX_SAVE_POINTS];
+    int n = 0;
+    const char *p = spec ? spec : "";
+    while (*p) {
+        while (*p == ' ') p++;
+        if (!*p) break;
+        char *end;
+        errno = 0;
+        long long x = strtoll(p, &end, 10);
+        if (end == p || (*end && *end != ' ') || errno || x < 0) {
+            snprintf(err, errlen, "Invalid save parameters: expected <seconds> <changes> pairs");
+            return -1;
+        }
+        if (n == 2 * PERSIST_MAX_SAVE_POINTS) {
+            snprintf(err, errlen, "Invalid save parameters: at most %d points",
+                     PERSIST_MAX_SAVE_POINTS);
+            return -1;
+        }
+        v[n++] = x;
+        p = end;
+    }
+    if (n % 2) {
+        snprintf(err, errlen, "Invalid save parameters: expected <seconds> <changes> pairs");
+        return -1;
+    }
+    nsave_points = n / 2;
+    for (int i = 0; i < nsave_points; i++) {
+        save_points[i].secs = v[2 * i];
+        save_points[i].changes = v[2 * i + 1];
+    }
+    return 0;
+}
+
+long long persist_lastsave(void)
+{
+    return ck_last_ms ? ck_last_ms / 1000 : (long long)srv.start_time;
+}
+
+void persist_stop(int save)
 {
     if (!st) return;
     persist_commit();
+    if (ck_running) { /* let the worker finish it; its completion only frees */
+        ck_job *c = ck_running;
+        while (!atomic_load(&c->ran)) sleep_us(1000);
+        c->base.owner = NULL;
+        ck_finish(c);
+        c->orphan = 1;
+    }
+    if (save && !misconf) {
+        log_notice("Saving the final checkpoint before exiting.");
+        ck_job c = {.k = engine_checkpoint_begin(st)};
+        ck_started_ms = util_mstime();
+        c.rc = engine_checkpoint_write(c.k);
+        ck_finish(&c);
+    }
     engine_set_log(NULL);
     if (sync_running) {
         pthread_mutex_lock(&sync_mu);
@@ -265,12 +528,49 @@ void persist_stop(void)
 void persist_info(char *buf, size_t buflen)
 {
     static const char *const fsync_names[] = {"always", "everysec", "no"};
+    long long now = util_mstime();
+    double perc = loading_total ? 100.0 * (double)loading_bytes / (double)loading_total : 0;
+    if (perc > 100) perc = 100;
+    double el = (double)(now - loading_start_ms) / 1000.0;
+    long long eta = srv.loading && perc > 0 ? (long long)(el * (100 - perc) / perc) : 0;
     int n = snprintf(buf, buflen,
-                     "aof_enabled:%d\r\n"
-                     "aof_fsync:%s\r\n"
-                     "aof_last_write_status:%s\r\n"
-                     "aof_last_lsn:%llu\r\n",
-                     st ? 1 : 0, fsync_names[persist_appendfsync % 3], misconf ? "err" : "ok",
-                     (unsigned long long)last_written_lsn);
+                     "loading:%d\r\n"
+                     "async_loading:0\r\n",
+                     srv.loading);
+    if (srv.loading && n > 0 && (size_t)n < buflen)
+        n += snprintf(buf + n, buflen - (size_t)n,
+                      "loading_start_time:%lld\r\n"
+                      "loading_total_bytes:%llu\r\n"
+                      "loading_loaded_bytes:%llu\r\n"
+                      "loading_loaded_perc:%.2f\r\n"
+                      "loading_eta_seconds:%lld\r\n"
+                      "loading_loaded_records:%llu\r\n",
+                      loading_start_ms / 1000, (unsigned long long)loading_total,
+                      (unsigned long long)loading_bytes, perc, eta,
+                      (unsigned long long)loading_records);
+    if (n > 0 && (size_t)n < buflen)
+        n += snprintf(buf + n, buflen - (size_t)n,
+                      "rdb_changes_since_last_save:%llu\r\n"
+                      "rdb_bgsave_in_progress:%d\r\n"
+                      "rdb_last_save_time:%lld\r\n"
+                      "rdb_last_bgsave_status:%s\r\n"
+                      "rdb_last_bgsave_time_sec:%lld\r\n"
+                      "rdb_current_bgsave_time_sec:%lld\r\n"
+                      "rdb_saves:%llu\r\n"
+                      "aof_rewrite_in_progress:0\r\n"
+                      "aof_enabled:%d\r\n"
+                      "aof_fsync:%s\r\n"
+                      "aof_last_write_status:%s\r\n"
+                      "aof_last_lsn:%llu\r\n"
+                      "checkpoint_lsn:%llu\r\n"
+                      "checkpoint_last_bytes:%llu\r\n",
+                      (unsigned long long)(st ? engine_lsn() - ck_last_lsn : 0),
+                      ck_running != NULL, persist_lastsave(), ck_last_ok ? "ok" : "err",
+                      ck_last_secs < 0 ? -1LL : (long long)(ck_last_secs + 0.5),
+                      ck_running ? (now - ck_started_ms) / 1000 : -1LL,
+                      (unsigned long long)ck_count, st ? 1 : 0,
+                      fsync_names[persist_appendfsync % 3], misconf ? "err" : "ok",
+                      (unsigned long long)last_written_lsn, (unsigned long long)ck_last_lsn,
+                      (unsigned long long)ck_last_bytes);
     if (st && n > 0 && (size_t)n < buflen) storage_stats(st, buf + n, buflen - (size_t)n);
 }

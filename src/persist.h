@@ -23,16 +23,37 @@ extern int persist_bg_jobs;              /* rocksdb-max-background-jobs */
 /* The database directory under `dir`. */
 #define PERSIST_DB_NAME "vectis.db"
 
-/* With appendonly yes: opens <dir>/vectis.db, replays the whole log into
- * the engine, then installs the engine's log hook and starts the everysec
- * sync thread. Returns 0 (also when appendonly is no), -1 after logging
- * why. Call after engine_init, before listening. */
+extern int persist_key_load_delay; /* key-load-delay: microseconds per loaded value */
+
+/* With appendonly yes: opens <dir>/vectis.db, loads the last checkpoint
+ * and replays the log after it (LOADING: the event loop keeps serving,
+ * see persist.c), then installs the engine's log hook and starts the
+ * everysec sync thread. Returns 0 (also when appendonly is no), 1 when a
+ * shutdown was requested while loading, -1 after logging why. Call after
+ * engine_init and net_listen, outside any event callback. */
 int persist_start(void);
 /* Writes the batch of this turn (server_run, before replies are flushed).
  * On failure: MISCONF, and the clients whose writes were in it are closed. */
 void persist_commit(void);
-/* Shutdown: commits, syncs, flushes memtables, stops the thread, closes. */
-void persist_stop(void);
+/* Shutdown: commits, finishes a checkpoint in flight, writes a final one
+ * when `save`, syncs, flushes memtables, stops the thread, closes. */
+void persist_stop(int save);
+
+/* Checkpoints. start: begins one now (owner: the client that waits for
+ * it, SAVE; NULL for a background one); -1 when one is running, writes
+ * are refused, loading, or appendonly is no. */
+int persist_checkpoint_start(struct client *owner);
+int persist_checkpoint_running(void);
+/* Engine hook: start one soon (from the cron). */
+void persist_checkpoint_wanted(void);
+/* The cron: starts a checkpoint when wanted or a `save` point is due. */
+void persist_cron(void);
+/* `save` config: "<seconds> <changes> ..." ("" = none). -1 + message when
+ * malformed (nothing changed). */
+int persist_save_parse(const char *spec, char *err, size_t errlen);
+/* LASTSAVE: unix time of the last successful checkpoint (start time when
+ * none). */
+long long persist_lastsave(void);
 /* Write commands call this first: 1 (after replying -MISCONF) when writes
  * are refused, else 0. */
 int persist_write_refused(void);

@@ -122,6 +122,7 @@ static void cron_cb(evutil_socket_t fd, short what, void *arg)
     srv.stats.ops_last_count = srv.stats.commands_processed;
 
     server_update_memory_stats();
+    persist_cron();
     if (now - last_second_ms >= 1000) {
         last_second_ms = now;
         net_cron();
@@ -180,11 +181,8 @@ int server_start(void)
         nthreads = n > 0 ? (int)n : 1;
     }
     srv.workers = workers_start(srv.base, nthreads);
-    engine_hooks hooks = {engine_run_background};
+    engine_hooks hooks = {engine_run_background, persist_checkpoint_wanted};
     engine_init(&hooks);
-    /* The mutation log is replayed before the server listens (no LOADING
-     * state yet). */
-    if (persist_start() != 0) return -1;
     if (net_listen() != 0) return -1;
 
     srv.cron_event = event_new(srv.base, -1, EV_PERSIST, cron_cb, NULL);
@@ -199,6 +197,10 @@ int server_start(void)
 
     write_pidfile();
     log_notice("Server initialized, %d worker threads", nthreads);
+    /* Clients may connect while the database loads: they get -LOADING. */
+    int rc = persist_start();
+    if (rc < 0) return -1;
+    if (rc > 0) return 0; /* shutdown requested while loading */
     if (srv.tcp_listen_count) log_notice("Ready to accept connections tcp");
     if (srv.unixsocket && srv.unixsocket[0]) log_notice("Ready to accept connections unix");
     return 0;
@@ -213,6 +215,12 @@ void server_run(void)
     }
 }
 
+void server_loading_yield(void)
+{
+    event_base_loop(srv.base, EVLOOP_NONBLOCK);
+    net_before_sleep();
+}
+
 void server_shutdown_request(int exit_code)
 {
     srv.shutdown_asap = 1;
@@ -222,7 +230,7 @@ void server_shutdown_request(int exit_code)
 
 int server_prepare_shutdown(int flags)
 {
-    (void)flags; /* nothing to save until persistence exists */
+    srv.shutdown_save = (flags & SHUTDOWN_SAVE) ? 1 : (flags & SHUTDOWN_NOSAVE) ? -1 : 0;
     return 0;
 }
 
@@ -236,7 +244,11 @@ void server_exit_cleanup(void)
     /* Clients first: that detaches the jobs they wait for (job->owner), so
      * stopping the pool completes those jobs into the void. */
     net_free_all_clients();
-    persist_stop();
+    /* A final checkpoint makes the next start-up quick; the log alone
+     * would do (SHUTDOWN NOSAVE skips it, as it skips Redis's RDB). Not
+     * after a shutdown during loading: the state is partial. */
+    persist_stop(!srv.loading && (srv.shutdown_save > 0 || (srv.shutdown_save == 0 && srv.save &&
+                                                              srv.save[0])));
     engine_shutdown();
     bg_inline = 1;
     workers_stop(srv.workers);

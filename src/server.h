@@ -85,7 +85,9 @@ typedef struct server {
     char *dir;
     int protected_mode;
     int appendonly; /* the mutation log is on (persist.c) */
-    int save_dummy; /* `save ""` only until checkpoints land */
+    char *save;     /* `save` points, "<seconds> <changes> ..." (persist.c) */
+    int loading;    /* persist_start is loading the database: -LOADING */
+    int shutdown_save; /* SHUTDOWN SAVE 1, NOSAVE -1, else 0 (the `save` points decide) */
     int hz;
     int segment_max_rows;
 
@@ -127,7 +129,15 @@ extern server srv;
 void server_init_defaults(void);
 int server_start(void);              /* listeners, workers, cron; 0 or -1 */
 void server_run(void);               /* the event loop until shutdown */
+/* While loading: one non-blocking turn of the event loop (accept, read,
+ * reply), from outside any event callback. */
+void server_loading_yield(void);
 void server_shutdown_request(int exit_code);
+/* SHUTDOWN flags (cmd_server.c) */
+#define SHUTDOWN_NOSAVE 1
+#define SHUTDOWN_SAVE 2
+#define SHUTDOWN_NOW 4
+#define SHUTDOWN_FORCE 8
 int server_prepare_shutdown(int flags); /* SHUTDOWN; 0 ok, -1 refused */
 void server_exit_cleanup(void);
 

@@ -155,7 +155,7 @@ void segment_unref(segment *s)
 }
 
 /* Makes room for row r: allocates its chunks on first use. */
-static void segment_ensure_chunk(segment *s, uint32_t r)
+void segment_ensure_chunk(segment *s, uint32_t r)
 {
     uint32_t ch = r >> s->chunk_shift;
     if (s->meta[ch]) return;
@@ -168,7 +168,7 @@ static void segment_ensure_chunk(segment *s, uint32_t r)
     s->mem += sizeof(seg_chunk) + per * sizeof(row_meta) + words * 8 + per * s->row_bytes;
 }
 
-static void segment_mark_deleted(segment *s, uint32_t r, uint64_t lsn)
+void segment_mark_deleted(segment *s, uint32_t r, uint64_t lsn)
 {
     seg_chunk *ch = s->meta[r >> s->chunk_shift];
     uint32_t i = r & ((1u << s->chunk_shift) - 1);
@@ -179,6 +179,8 @@ static void segment_mark_deleted(segment *s, uint32_t r, uint64_t lsn)
 }
 
 /* ------------------------------------------------------------ index jobs */
+
+static void segment_note_indexed(segment *s);
 
 typedef struct index_job {
     segment *seg;
@@ -203,8 +205,6 @@ static void index_job_run(void *arg)
     }
 }
 
-static void segment_schedule_index(segment *s);
-
 static void index_job_done(void *arg)
 {
     index_job *j = arg;
@@ -216,15 +216,16 @@ static void index_job_done(void *arg)
         s->index_error = 1;
     } else if (s->refs > 1) { /* someone besides this job still holds it */
         segment_schedule_index(s);
+        segment_note_indexed(s);
     }
     xfree(j);
     segment_unref(s);
 }
 
-static void segment_schedule_index(segment *s)
+void segment_schedule_index(segment *s)
 {
     uint32_t n = atomic_load_explicit(&s->nrows, memory_order_relaxed);
-    if (s->index_job || s->index_error || atomic_load(&s->indexed) >= n) return;
+    if (s->index_job || s->index_error || s->ck_busy || atomic_load(&s->indexed) >= n) return;
     if (!engine_hk.run_background) { /* no pool (unit tests): index inline */
         char err[256];
         for (uint32_t r = atomic_load(&s->indexed); r < n; r++) {
@@ -242,6 +243,16 @@ static void segment_schedule_index(segment *s)
     s->refs++;
     s->index_job = 1;
     engine_hk.run_background(index_job_run, index_job_done, j);
+}
+
+/* A sealed segment whose index is complete but not yet in the database:
+ * ask for a checkpoint, which stores it (nothing sealed is rebuilt at
+ * start-up). */
+static void segment_note_indexed(segment *s)
+{
+    if (s->sealed && engine_hk.checkpoint_wanted && !s->index_error &&
+        atomic_load(&s->indexed) == atomic_load(&s->nrows) && s->ck_indexed < atomic_load(&s->nrows))
+        engine_hk.checkpoint_wanted();
 }
 
 /* ---------------------------------------------------------- collections */
@@ -390,7 +401,7 @@ int collection_locate(const collection *c, const char *key, size_t klen, segment
     return 1;
 }
 
-static row_attr *attr_make(const char *raw, size_t len)
+row_attr *attr_make(const char *raw, size_t len)
 {
     row_attr *a = xmalloc(sizeof(row_attr) + len + 1);
     a->len = (uint32_t)len;
@@ -454,7 +465,10 @@ static segment *growing_segment(collection *c)
         g = promote_segment(c, g);
         if (atomic_load(&g->nrows) < g->capacity) return g;
     }
-    if (g) g->sealed = 1;
+    if (g) {
+        g->sealed = 1;
+        segment_note_indexed(g);
+    }
     uint32_t cap = g ? engine_segment_max_rows : SEG_FIRST_CAPACITY;
     if (cap > engine_segment_max_rows) cap = engine_segment_max_rows;
     segment *s = new_segment_or_die(c, cap);
@@ -704,6 +718,66 @@ int collection_apply_delete(collection *c, const char *key, size_t klen, uint64_
     if (!collection_locate(c, key, klen, &s, &r)) return 0;
     delete_row(c, key, klen, s, r, lsn);
     return 1;
+}
+
+/* ------------------------------------------------------------ load */
+
+void engine_ids(uint64_t *next_cid, uint64_t *next_sid)
+{
+    *next_cid = next_collection_uid + 1;
+    *next_sid = next_segment_id + 1;
+}
+
+void engine_ids_raise(uint64_t next_cid, uint64_t next_sid)
+{
+    if (next_cid && next_cid - 1 > next_collection_uid) next_collection_uid = next_cid - 1;
+    if (next_sid && next_sid - 1 > next_segment_id) next_segment_id = next_sid - 1;
+}
+
+segment *collection_add_segment(collection *c, uint64_t sid, uint32_t capacity, int sealed,
+                                char *err, size_t errlen)
+{
+    segment *s = segment_new(c, capacity ? capacity : 1, err, errlen);
+    if (!s) return NULL;
+    s->id = sid;
+    if (sid > next_segment_id) next_segment_id = sid;
+    s->sealed = sealed;
+    if (c->nseg == c->segcap) {
+        c->segcap = c->segcap ? c->segcap * 2 : 4;
+        c->segs = xrealloc(c->segs, sizeof(segment *) * (size_t)c->segcap);
+    }
+    s->slot = c->nseg;
+    c->segs[c->nseg++] = s;
+    return s;
+}
+
+void segment_load_row(segment *s, uint32_t r, const char *key, size_t klen, const char *attr,
+                      size_t attrlen, int has_attr, float norm, uint64_t ins_lsn)
+{
+    segment_ensure_chunk(s, r);
+    row_meta *m = seg_row(s, r);
+    m->key = xmalloc(sizeof(row_key) + klen);
+    m->key->len = (uint32_t)klen;
+    memcpy(m->key->data, key, klen);
+    m->attr = has_attr && attrlen > 0 ? attr_make(attr, attrlen) : NULL;
+    m->ins_lsn = ins_lsn;
+    m->norm = norm;
+    s->mem += sizeof(row_key) + klen +
+              (m->attr ? sizeof(row_attr) + m->attr->len + attrs_memory(m->attr->dec) : 0);
+}
+
+void collection_finish_segment(collection *c, segment *s, uint32_t nrows)
+{
+    for (uint32_t r = 0; r < nrows; r++) {
+        if (!seg_visible(s, r, UINT64_MAX)) continue;
+        const row_meta *m = seg_row(s, r);
+        dict_set(c->pk, m->key->data, m->key->len, (void *)loc_pack(s->slot, r));
+        c->live++;
+        c->key_bytes += m->key->len;
+        if (m->attr) c->attr_count++;
+    }
+    c->rows_ever += nrows;
+    atomic_store_explicit(&s->nrows, nrows, memory_order_release);
 }
 
 int collection_has(const collection *c, const char *key, size_t klen)

@@ -41,6 +41,25 @@ int collection_apply_insert(collection *c, const char *key, size_t klen, const u
                             uint64_t lsn);
 int collection_apply_delete(collection *c, const char *key, size_t klen, uint64_t lsn);
 
+/* Checkpoints and start-up loading (checkpoint.c). */
+void segment_schedule_index(segment *s);
+void segment_ensure_chunk(segment *s, uint32_t r);
+void segment_mark_deleted(segment *s, uint32_t r, uint64_t lsn);
+row_attr *attr_make(const char *raw, size_t len);
+/* The next collection and segment ids to hand out; raise never lowers. */
+void engine_ids(uint64_t *next_cid, uint64_t *next_sid);
+void engine_ids_raise(uint64_t next_cid, uint64_t next_sid);
+/* Appends an empty segment with a stored id to c (its rows come next). */
+segment *collection_add_segment(collection *c, uint64_t sid, uint32_t capacity, int sealed,
+                                char *err, size_t errlen);
+/* Row r of a segment being loaded (not yet published); its vector is
+ * copied to seg_vec(s, r) by the caller. */
+void segment_load_row(segment *s, uint32_t r, const char *key, size_t klen, const char *attr,
+                      size_t attrlen, int has_attr, float norm, uint64_t ins_lsn);
+/* After rows, vectors and deletes: the primary-key map and counters take
+ * the live rows, and rows 0..nrows-1 are published. */
+void collection_finish_segment(collection *c, segment *s, uint32_t nrows);
+
 void collection_ref(collection *c);
 void collection_unref(collection *c);
 void segment_unref(segment *s);

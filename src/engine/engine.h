@@ -51,6 +51,10 @@ typedef struct engine_search engine_search;
 typedef struct engine_hooks {
     /* Run fn(arg) on a worker, then done(arg) on the main thread. */
     void (*run_background)(void (*fn)(void *arg), void (*done)(void *arg), void *arg);
+    /* Something should reach the database soon (a sealed segment's index
+     * is complete, a dropped collection's data waits to be deleted): the
+     * server starts a checkpoint when it can. May be NULL. */
+    void (*checkpoint_wanted)(void);
 } engine_hooks;
 
 void engine_init(const engine_hooks *hooks);
@@ -78,6 +82,31 @@ int engine_replay_apply(engine_replay *r, uint64_t lsn, const void *val, size_t 
                         size_t errlen);
 uint64_t engine_replay_records(const engine_replay *r); /* mutations applied */
 void engine_replay_free(engine_replay *r);
+
+/* Checkpoints (checkpoint.c): the state at the current LSN K into the
+ * database's meta / data / index families, and the log up to K deleted.
+ * begin (main thread; every log entry <= K must already be written) and
+ * end (main thread) around write [worker]. write returns 0 or -1; the
+ * message is engine_checkpoint_error(). end frees the checkpoint. */
+struct storage;
+typedef struct engine_checkpoint engine_checkpoint;
+engine_checkpoint *engine_checkpoint_begin(struct storage *st);
+int engine_checkpoint_write(engine_checkpoint *k);
+void engine_checkpoint_end(engine_checkpoint *k);
+uint64_t engine_checkpoint_lsn(const engine_checkpoint *k);
+const char *engine_checkpoint_error(const engine_checkpoint *k);
+uint64_t engine_checkpoint_bytes(const engine_checkpoint *k); /* bytes written */
+/* Start-up: loads the last checkpoint (collections into the keyspace,
+ * segments with their stored indexes; nothing is rebuilt) and returns its
+ * LSN and time (0 when the database has none); replay the log after it.
+ * progress(ctx, bytes read so far) is called after every value; non-zero stops
+ * the load (returns 1). Returns 0, or -1 with a message naming the
+ * damaged key; after 1 or -1 the keyspace is partial and must not be
+ * served. */
+typedef int (*engine_load_progress_fn)(void *ctx, uint64_t bytes);
+int engine_load(struct storage *st, engine_load_progress_fn progress, void *ctx,
+                uint64_t *ck_lsn, uint64_t *ck_time_ms, char *err, size_t errlen);
+
 void engine_shutdown(void); /* frees every collection (process exit) */
 
 /* Engine-wide settings (config). */

@@ -60,10 +60,18 @@ static replay_name *name_new(const char *p, size_t n)
     return r;
 }
 
+static void seed_name(void *ctx, const char *key, size_t klen, collection *c)
+{
+    engine_replay *r = ctx;
+    dict_set_u64(r->names, c->uid, name_new(key, klen));
+}
+
 engine_replay *engine_replay_new(void)
 {
     engine_replay *r = xcalloc(1, sizeof(*r));
     r->names = dict_new();
+    /* Collections loaded from a checkpoint are named by the keyspace. */
+    db_foreach(seed_name, r);
     return r;
 }
 

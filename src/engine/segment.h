@@ -88,6 +88,13 @@ typedef struct segment {
     int index_job; /* main thread: a catch-up job is queued or running */
     int index_error;
     size_t mem; /* bytes of chunks, keys and attributes */
+    /* What the database holds of this segment (checkpoint.c; main thread).
+     * ck_busy: a checkpoint is saving the index, so no index job may start
+     * (index_save must not race with a writer). */
+    uint32_t ck_rows, ck_ndeleted;
+    uint32_t ck_indexed, ck_index_parts, ck_index_first;
+    uint64_t ck_index_bytes, ck_index_xxh64;
+    int ck_busy;
 } segment;
 
 static inline row_meta *seg_row(const segment *s, uint32_t r)
