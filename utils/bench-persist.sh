@@ -32,7 +32,7 @@
 #   LOAD_CONNS=2 LOAD_DEPTH=256   client connections and pipeline depth of every load
 #   SEGMENT_MAX_ROWS=250000       the server's segment-max-rows (sealed segments of 250,000)
 #   REPEAT=3                      rounds of the three loads (medians and per-round ratios)
-#   EXTRA=10000                   rows added before the kill -9
+#   EXTRA=10000                   rows added before the kill -9 (query rows: at most 10,000)
 #   INDEX_WAIT=3600               most seconds to wait for indexing (after a load, a restart)
 #   BENCH_PERSIST_DIR=/tmp/vectis-bench-persist   scratch (dirs, logs); removed at the end
 #                                 unless KEEP=1
@@ -175,6 +175,12 @@ trap 'cleanup; exit 1' INT TERM
 rm -rf "$ROOT"
 mkdir -p "$ROOT"
 : > "$ROOT/tool.out"
+# A private copy of the server, so that a rebuild of $BUILD during the run (several engineers
+# share the tree) cannot change the binary between phases.
+[ -x "$SERVER" ] || { say "bench-persist: no server binary $SERVER"; exit 1; }
+cp "$SERVER" "$ROOT/vectis-server"
+say "bench-persist: server binary $SERVER ($(date -r "$SERVER" '+%F %T'), $("$SERVER" --version 2>&1 | head -n 1)), copied to $ROOT"
+SERVER=$ROOT/vectis-server
 
 for try in 1 2 3 4 5 6 7 8 9 10; do
     p=$((20000 + $$ % 20000 + try * 89))
