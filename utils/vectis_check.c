@@ -575,6 +575,7 @@ static void data_rows(checker *ck, const char *desc, seg_info *sg, const rec_dat
     rec_rows_iter it;
     if (rec_rows_decode(val, vlen, &it, err, sizeof(err)) < 0) {
         problem(ck, REC_CF_DATA, desc, "%s", err);
+        if (sg && dk->chunk < sg->m.nchunks) bit_set(sg->rchunks, dk->chunk); /* not missing */
         return;
     }
     if (sg && data_span(ck, desc, sg, dk->chunk, it.first_row, it.count) == 1)
@@ -586,12 +587,14 @@ static void data_vectors(checker *ck, const char *desc, seg_info *sg, const rec_
 {
     char err[CHECK_ERR];
     rec_vectors v;
-    if (rec_decode_vectors(val, vlen, &v, err, sizeof(err)) < 0) {
-        problem(ck, REC_CF_DATA, desc, "%s", err);
-        return;
-    }
+    int decoded = rec_decode_vectors(val, vlen, &v, err, sizeof(err)) == 0;
+    if (!decoded) problem(ck, REC_CF_DATA, desc, "%s", err);
     if (!sg) return;
     int fi = seg_field(sg, dk->field);
+    if (!decoded) { /* damaged, not missing: one line for it */
+        if (fi >= 0 && dk->chunk < sg->m.nchunks) bit_set(sg->f[fi].vchunks, dk->chunk);
+        return;
+    }
     if (fi < 0) {
         problem(ck, REC_CF_DATA, desc, "field %u is not listed in %s", dk->field, sg->desc);
         return;

@@ -60,12 +60,21 @@ proc check_last_lsn {} {
     return [info_field aof_last_lsn persistence]
 }
 
-# Offsets of every occurrence of `needle` in the SST files of a database:
-# a list of {file offset} pairs.
-proc check_sst_find {db needle} {
+# The column family an SST file belongs to, from its properties block
+# ("rocksdb.column.family.name" follows "...id" with its first 22 bytes
+# shared), or "" when it cannot be told.
+proc check_sst_family {data} {
+    if {[regexp {column\.family\.id.\x16\x04.name([a-z]+)} $data -> fam]} { return $fam }
+    return ""
+}
+
+# Offsets of every occurrence of `needle` in the SST files of family `fam`
+# of a database: a list of {file offset} pairs.
+proc check_sst_find {db fam needle} {
     set hits {}
     foreach f [lsort [glob -nocomplain -directory $db *.sst]] {
         set data [vt_file_read $f]
+        if {[check_sst_family $data] ne $fam} continue
         set i [string first $needle $data]
         while {$i >= 0} {
             lappend hits [list $f $i]
@@ -182,8 +191,8 @@ test {vectis-check on a directory without a database: exit 2, clear message} {
 test {A byte flipped in a log value: vectis-check exits 1 and names "log lsn N"} {
     set ::check_bad [check_copy $::check_src]
     set db [file join $::check_bad vectis.db]
-    set hits [check_sst_find $db $::check_marker]
-    assert_equal 1 [llength $hits] "the marker is in exactly one SST value: $hits"
+    set hits [check_sst_find $db log $::check_marker]
+    assert_equal 1 [llength $hits] "the marker is in exactly one log SST value: $hits"
     lassign [lindex $hits 0] file off
     check_flip_byte $file [expr {$off + 10}]
     lassign [run_check $::check_bad] code out
@@ -231,6 +240,127 @@ test {--truncate-log on an intact database changes nothing} {
     assert_equal 0 $code $out
     assert_match "*the log is intact, nothing to truncate*" $out
     assert_match "*lsn 1..$::check_lsn_last *" $out
+}
+
+
+# ------------------------------------------------------------------------
+# A checkpointed database (SAVE): rows, vectors and deletes in data chunks,
+# the HNSW index in index parts, the log truncated. A byte flipped in a
+# vectors chunk or in an index part is named by key, both by the checker
+# and by the server's start-up, and --truncate-log refuses to "repair" it.
+
+# Values (version 1, this type) in the SST files of family `fam`: a list of
+# {file offset bodylen}. The envelope is version u8, type u8, reserved u16,
+# body length u32 (record.c); the length must fit in the file.
+proc check_sst_values {db fam type} {
+    set hdr [binary format cucusu 1 $type 0]
+    set out {}
+    foreach f [lsort [glob -nocomplain -directory $db *.sst]] {
+        set data [vt_file_read $f]
+        if {[check_sst_family $data] ne $fam} continue
+        set i [string first $hdr $data]
+        while {$i >= 0} {
+            binary scan $data @[expr {$i + 4}]iu len
+            if {$i + 16 + $len <= [string length $data]} { lappend out [list $f $i $len] }
+            set i [string first $hdr $data [expr {$i + 1}]]
+        }
+    }
+    return $out
+}
+
+# Distinct float32 values (exact in binary) for the marker's vector.
+set ::check_vec {1234.5 -2345.25 3456.125 -4567.0625 5678.5 -6789.25 7890.125 -8901.0625}
+
+start_server {tags {check persistence vectis-only}
+              overrides {appendonly yes appendfsync always save {""}}} {
+    test {Build a checkpointed database: SAVE writes data chunks and the index} {
+        # L2 over FLOAT32: vectors are stored exactly as sent.
+        r vcreate cv DIM 8 METRIC L2
+        for {set i 0} {$i < 300} {incr i} {
+            set v {}
+            for {set d 0} {$d < 8} {incr d} { lappend v [format %.4f [expr {rand() * 2 - 1}]] }
+            r vadd cv VALUES 8 {*}$v v:$i SETATTR "{\"i\":$i}"
+        }
+        r vadd cv VALUES 8 {*}$::check_vec vmark SETATTR {{"marker":1}}
+        for {set i 0} {$i < 300} {incr i 15} { assert_equal 1 [r vrem cv v:$i] }
+        wait_for_condition 500 20 {
+            [info_field rows_unindexed vectors] == 0 && [info_field index_build_queue vectors] == 0
+        } else {
+            fail "the index did not catch up: [r info vectors]"
+        }
+        set ::check_ck_before [check_snapshot]
+        assert_equal OK [r save]
+        assert_morethan [info_field checkpoint_lsn persistence] 0
+        server_expect_exit
+        catch {r shutdown nosave}
+        assert_equal 0 [wait_for_server_exit]
+        set ::check_ck_src [check_copy [srv 0 dir]]
+    }
+}
+
+test {vectis-check on a checkpointed database: exit 0, data and index keys counted} {
+    lassign [run_check $::check_ck_src] code out
+    assert_equal 0 $code $out
+    assert_regexp {checkpoint:  lsn [1-9]} $out
+    assert_regexp {data: +[1-9][0-9]* keys \([1-9][0-9]* rows, [1-9][0-9]* vectors, [1-9][0-9]* deletes} $out
+    assert_regexp {index: +[1-9][0-9]* keys \(1 stored indexes\)} $out
+    assert_match "*collections: 1*" $out
+    assert_match "*problems:    0 *" $out
+}
+
+# Flips a byte of the copy, checks that vectis-check names a key matching
+# `pattern` (and returns that key), that the server refuses to start naming
+# the same key, and that --truncate-log refuses and changes nothing.
+proc check_damage_outside_log {dir pattern} {
+    lassign [run_check $dir] code out
+    assert_equal 1 $code $out
+    set lines [check_problem_lines $out]
+    assert_equal 1 [llength $lines] $out
+    set line [lindex $lines 0]
+    assert_match $pattern $line
+    set key [string range $line 0 [expr {[string first ": " $line] - 1}]]
+    start_server [list tags {check} expect_fail 1 \
+                      overrides [list appendonly yes save {""} dir $dir]] {
+        assert_not_equal 0 [srv 0 exitcode]
+        assert_match "*$key: *" [srv 0 output]
+    }
+    lassign [run_check --truncate-log $dir] code out
+    assert_equal 1 $code $out
+    assert_match "*refusing --truncate-log: 1 problem(s) outside the log*" $out
+    lassign [run_check $dir] code out2
+    assert_equal 1 $code $out2
+    assert_equal $lines [check_problem_lines $out2]
+    return $key
+}
+
+test {A byte flipped in a data vectors chunk: named by key, server refuses, no truncation} {
+    set d [check_copy $::check_ck_src]
+    set hits [check_sst_find [file join $d vectis.db] data [binary format r* $::check_vec]]
+    assert_equal 1 [llength $hits] "the marker vector is in exactly one data SST value: $hits"
+    lassign [lindex $hits 0] file off
+    check_flip_byte $file [expr {$off + 13}]
+    check_damage_outside_log $d \
+        "data collection * segment * vectors field 0 chunk *: VECTORS record: checksum mismatch*"
+}
+
+test {A byte flipped in an index part: named by key, server refuses, no truncation} {
+    set d [check_copy $::check_ck_src]
+    set parts [check_sst_values [file join $d vectis.db] index 48]
+    assert_equal 1 [llength $parts] "one index part value in the index SST files: $parts"
+    lassign [lindex $parts 0] file off len
+    assert_morethan $len 64
+    # Past the envelope header and the part, nparts and offset fields.
+    check_flip_byte $file [expr {$off + 8 + 16 + ($len - 16) / 2}]
+    check_damage_outside_log $d \
+        "index collection * segment * field 0 part *: INDEX_PART record: checksum mismatch*"
+}
+
+start_server [list tags {check persistence vectis-only} \
+                  overrides [list appendonly yes save {""} dir [check_copy $::check_ck_src]]] {
+    test {The intact checkpointed copy loads with the same contents} {
+        assert_equal $::check_ck_before [check_snapshot]
+        assert_equal $::check_vec [r vemb cv vmark]
+    }
 }
 
 if {!$::vt::dont_clean && $::vt::failed == 0} {
