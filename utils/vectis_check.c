@@ -103,9 +103,9 @@
 #include "engine/storage.h"
 #include "persist.h"
 
-#define CHECK_EXIT_OK 0
+#define CHECK_EXIT_OK       0
 #define CHECK_EXIT_PROBLEMS 1
-#define CHECK_EXIT_OPEN 2
+#define CHECK_EXIT_OPEN     2
 
 /* Problem lines printed; beyond, they are only counted (a wrecked database
  * would otherwise print one line per key, millions). */
@@ -113,8 +113,8 @@
 /* Block cache for the checker: scans bypass the cache (storage.c), only
  * meta point reads use it. */
 #define CHECK_CACHE_BYTES ((size_t)8 << 20)
-#define CHECK_KEY_DESC 320 /* bytes: rec_key_describe output (names are cut at 48 bytes) */
-#define CHECK_ERR 512      /* bytes: decoder and storage messages */
+#define CHECK_KEY_DESC    320 /* bytes: rec_key_describe output (names are cut at 48 bytes) */
+#define CHECK_ERR         512 /* bytes: decoder and storage messages */
 
 /* ------------------------------------------------------------ state */
 
@@ -181,7 +181,7 @@ typedef struct checker {
     /* log */
     uint64_t log_first, log_last, log_count;
     uint64_t log_below, log_below_first, log_below_last, log_below_bad;
-    int log_bad; /* a damaged entry above the checkpoint was found */
+    int log_bad;                          /* a damaged entry above the checkpoint was found */
     uint64_t log_first_bad, log_from_bad; /* its LSN; entries from it to the end */
     int log_unrepairable;                 /* malformed key or read error */
 } checker;
@@ -196,8 +196,7 @@ static int may_print(checker *ck)
 {
     if (ck->printed++ < CHECK_MAX_PRINTED) return 1;
     if (ck->printed == CHECK_MAX_PRINTED + 1)
-        printf("(more than %d problems and notes: the rest are only counted)\n",
-               CHECK_MAX_PRINTED);
+        printf("(more than %d problems and notes: the rest are only counted)\n", CHECK_MAX_PRINTED);
     return 0;
 }
 
@@ -232,7 +231,8 @@ static void note(checker *ck, const char *fmt, ...)
 static uint64_t total_problems(const checker *ck)
 {
     uint64_t n = 0;
-    for (int f = 0; f < REC_CF_COUNT; f++) n += ck->problems[f];
+    for (int f = 0; f < REC_CF_COUNT; f++)
+        n += ck->problems[f];
     return n;
 }
 
@@ -325,7 +325,8 @@ static void meta_collection(checker *ck, const char *desc, const uint8_t *k, siz
         return;
     }
     uint64_t kcid = 0;
-    for (int i = 1; i < 9; i++) kcid = (kcid << 8) | k[i];
+    for (int i = 1; i < 9; i++)
+        kcid = (kcid << 8) | k[i];
     if (c.cid != kcid) {
         problem(ck, REC_CF_META, desc, "the record holds collection id %" PRIu64, c.cid);
         return;
@@ -341,8 +342,8 @@ static void meta_collection(checker *ck, const char *desc, const uint8_t *k, siz
     ci->spec = c.spec;
 }
 
-static void meta_name(checker *ck, const char *desc, const uint8_t *k, size_t klen,
-                      const void *val, size_t vlen)
+static void meta_name(checker *ck, const char *desc, const uint8_t *k, size_t klen, const void *val,
+                      size_t vlen)
 {
     char err[CHECK_ERR];
     uint64_t cid;
@@ -375,8 +376,10 @@ static void meta_segment(checker *ck, const char *desc, const uint8_t *k, size_t
         return;
     }
     uint64_t kcid = 0, ksid = 0;
-    for (int i = 1; i < 9; i++) kcid = (kcid << 8) | k[i];
-    for (int i = 9; i < 17; i++) ksid = (ksid << 8) | k[i];
+    for (int i = 1; i < 9; i++)
+        kcid = (kcid << 8) | k[i];
+    for (int i = 9; i < 17; i++)
+        ksid = (ksid << 8) | k[i];
     if (m.cid != kcid || m.sid != ksid) {
         problem(ck, REC_CF_META, desc, "the record holds collection %" PRIu64 " segment %" PRIu64,
                 m.cid, m.sid);
@@ -434,10 +437,18 @@ static int meta_cb(void *arg, const void *key, size_t klen, const void *val, siz
         else
             ck->have_ckpt = 1;
         break;
-    case REC_META_COLLECTION: meta_collection(ck, desc, k, klen, val, vlen); break;
-    case REC_META_NAME: meta_name(ck, desc, k, klen, val, vlen); break;
-    case REC_META_SEGMENT: meta_segment(ck, desc, k, klen, val, vlen); break;
-    default: problem(ck, REC_CF_META, desc, "unknown meta tag"); break;
+    case REC_META_COLLECTION:
+        meta_collection(ck, desc, k, klen, val, vlen);
+        break;
+    case REC_META_NAME:
+        meta_name(ck, desc, k, klen, val, vlen);
+        break;
+    case REC_META_SEGMENT:
+        meta_segment(ck, desc, k, klen, val, vlen);
+        break;
+    default:
+        problem(ck, REC_CF_META, desc, "unknown meta tag");
+        break;
     }
     return 0;
 }
@@ -456,8 +467,8 @@ static void meta_finish(checker *ck)
         name_info *ni = &ck->names[i];
         coll_info *ci = (coll_info *)find_coll(ck, ni->cid);
         if (!ci) {
-            problem(ck, REC_CF_META, ni->desc, "points to collection %" PRIu64
-                    ", which has no collection record", ni->cid);
+            problem(ck, REC_CF_META, ni->desc,
+                    "points to collection %" PRIu64 ", which has no collection record", ni->cid);
             continue;
         }
         ci->nnames++;
@@ -511,12 +522,16 @@ static void orphan_flush(checker *ck, rec_family f)
     rec_key_meta_segment(o->cid, o->sid, mk);
     rec_key_describe(REC_CF_META, mk, sizeof(mk), md, sizeof(md));
     if (!ck->have_ckpt || o->sid >= ck->ckpt.next_sid)
-        note(ck, "%s: no segment manifest (%s); %" PRIu64 " %s key(s) of this segment were left "
+        note(ck,
+             "%s: no segment manifest (%s); %" PRIu64 " %s key(s) of this segment were left "
              "by a checkpoint that did not complete (ignored at load, deleted by the next "
-             "checkpoint)", o->first, md, o->keys, rec_family_name(f));
+             "checkpoint)",
+             o->first, md, o->keys, rec_family_name(f));
     else
-        problem(ck, f, o->first, "no segment manifest (%s is missing), %" PRIu64 " %s key(s) of "
-                "this segment", md, o->keys, rec_family_name(f));
+        problem(ck, f, o->first,
+                "no segment manifest (%s is missing), %" PRIu64 " %s key(s) of "
+                "this segment",
+                md, o->keys, rec_family_name(f));
     o->keys = 0;
 }
 
@@ -551,20 +566,25 @@ static int data_span(checker *ck, const char *desc, const seg_info *sg, uint32_t
 {
     const rec_segment *m = &sg->m;
     if (chunk >= m->nchunks) {
-        note(ck, "%s: beyond the %u chunk(s) of %s (written by a checkpoint that did not "
-             "complete; ignored at load)", desc, m->nchunks, sg->desc);
+        note(ck,
+             "%s: beyond the %u chunk(s) of %s (written by a checkpoint that did not "
+             "complete; ignored at load)",
+             desc, m->nchunks, sg->desc);
         return 0;
     }
     uint64_t want_first = (uint64_t)chunk * m->chunk_rows;
     uint64_t want = m->nrows - want_first < m->chunk_rows ? m->nrows - want_first : m->chunk_rows;
     if (first == want_first && count >= want && count <= m->chunk_rows) return 1;
     if (count == 0)
-        problem(ck, REC_CF_DATA, desc, "holds no rows, %s needs rows %" PRIu64 "..%" PRIu64
-                " in this chunk", sg->desc, want_first, want_first + want - 1);
+        problem(ck, REC_CF_DATA, desc,
+                "holds no rows, %s needs rows %" PRIu64 "..%" PRIu64 " in this chunk", sg->desc,
+                want_first, want_first + want - 1);
     else
-        problem(ck, REC_CF_DATA, desc, "holds rows %u..%" PRIu64 ", %s needs rows %" PRIu64
-                "..%" PRIu64 " in this chunk (of %u rows)", first, (uint64_t)first + count - 1,
-                sg->desc, want_first, want_first + want - 1, m->chunk_rows);
+        problem(ck, REC_CF_DATA, desc,
+                "holds rows %u..%" PRIu64 ", %s needs rows %" PRIu64 "..%" PRIu64
+                " in this chunk (of %u rows)",
+                first, (uint64_t)first + count - 1, sg->desc, want_first, want_first + want - 1,
+                m->chunk_rows);
     return -1;
 }
 
@@ -683,8 +703,10 @@ static void report_missing_chunks(checker *ck, const seg_info *sg, int kind, uin
     if (hi - lo == 1)
         problem(ck, REC_CF_DATA, d, "missing (%s lists %u chunks)", sg->desc, sg->m.nchunks);
     else
-        problem(ck, REC_CF_DATA, d, "missing, and chunks %u..%u too (%s lists %u chunks)",
-                lo + 1, hi - 1, sg->desc, sg->m.nchunks);
+        problem(ck, REC_CF_DATA, d,
+                "missing, and the %u chunk(s) after it up to chunk %u (%s "
+                "lists %u chunks)",
+                hi - lo - 1, hi - 1, sg->desc, sg->m.nchunks);
 }
 
 static void check_chunk_bitmap(checker *ck, const seg_info *sg, const uint8_t *bits, int kind,
@@ -697,7 +719,8 @@ static void check_chunk_bitmap(checker *ck, const seg_info *sg, const uint8_t *b
             continue;
         }
         uint32_t e = c;
-        while (e < n && !bit_get(bits, e)) e++;
+        while (e < n && !bit_get(bits, e))
+            e++;
         report_missing_chunks(ck, sg, kind, field, c, e);
         c = e;
     }
@@ -712,8 +735,9 @@ static void data_finish(checker *ck)
         for (uint32_t f = 0; f < sg->m.nfields; f++)
             check_chunk_bitmap(ck, sg, sg->f[f].vchunks, REC_DATA_VECTORS, sg->m.fields[f].field);
         if (!sg->del_broken && sg->del_sum != sg->m.ndeleted)
-            problem(ck, REC_CF_DATA, sg->desc, "the deletes chunks mark %" PRIu64
-                    " rows deleted at or before its lsn %" PRIu64 ", the manifest says %u",
+            problem(ck, REC_CF_DATA, sg->desc,
+                    "the deletes chunks mark %" PRIu64 " rows deleted at or before its lsn %" PRIu64
+                    ", the manifest says %u",
                     sg->del_sum, sg->m.lsn, sg->m.ndeleted);
     }
 }
@@ -726,15 +750,15 @@ static void report_missing_parts(checker *ck, const seg_info *sg, const rec_segm
                                  uint32_t rel_lo, uint32_t rel_hi)
 {
     char md[CHECK_KEY_DESC];
-    describe_index(sg->m.cid, sg->m.sid, mf->field, mf->index_first_part + rel_lo, md,
-                   sizeof(md));
+    describe_index(sg->m.cid, sg->m.sid, mf->field, mf->index_first_part + rel_lo, md, sizeof(md));
     if (rel_hi - rel_lo == 1)
         problem(ck, REC_CF_INDEX, md, "missing (part %u of the %u parts %s lists)", rel_lo,
                 mf->index_parts, sg->desc);
     else
-        problem(ck, REC_CF_INDEX, md, "missing, and the %u parts after it (parts %u..%u of the "
-                "%u parts %s lists)", rel_hi - rel_lo - 1, rel_lo, rel_hi - 1, mf->index_parts,
-                sg->desc);
+        problem(ck, REC_CF_INDEX, md,
+                "missing, and the %u parts after it (parts %u..%u of the "
+                "%u parts %s lists)",
+                rel_hi - rel_lo - 1, rel_lo, rel_hi - 1, mf->index_parts, sg->desc);
 }
 
 /*
@@ -767,8 +791,10 @@ static int index_cb(void *arg, const void *key, size_t klen, const void *val, si
     const rec_segment_field *mf = fi >= 0 ? &sg->m.fields[fi] : NULL;
     if (!mf || !mf->index_parts || ik.part < mf->index_first_part ||
         ik.part - mf->index_first_part >= mf->index_parts) {
-        note(ck, "%s: not part of the index %s lists (left by a checkpoint that did not "
-             "complete; ignored at load)", desc, sg->desc);
+        note(ck,
+             "%s: not part of the index %s lists (left by a checkpoint that did not "
+             "complete; ignored at load)",
+             desc, sg->desc);
         return 0;
     }
     field_state *fs = &sg->f[fi];
@@ -784,15 +810,19 @@ static int index_cb(void *arg, const void *key, size_t klen, const void *val, si
         return 0;
     }
     if (p.part != rel || p.nparts != mf->index_parts) {
-        problem(ck, REC_CF_INDEX, desc, "the record says part %u of %u, %s lists it as part %u "
-                "of %u", p.part, p.nparts, sg->desc, rel, mf->index_parts);
+        problem(ck, REC_CF_INDEX, desc,
+                "the record says part %u of %u, %s lists it as part %u "
+                "of %u",
+                p.part, p.nparts, sg->desc, rel, mf->index_parts);
         fs->index_broken = 1;
         return 0;
     }
     if (fs->index_broken) return 0;
     if (p.offset != fs->index_bytes) {
-        problem(ck, REC_CF_INDEX, desc, "starts at offset %" PRIu64 ", the parts before it end "
-                "at %" PRIu64 " (not contiguous)", p.offset, fs->index_bytes);
+        problem(ck, REC_CF_INDEX, desc,
+                "starts at offset %" PRIu64 ", the parts before it end "
+                "at %" PRIu64 " (not contiguous)",
+                p.offset, fs->index_bytes);
         fs->index_broken = 1;
         return 0;
     }
@@ -816,16 +846,18 @@ static void index_finish(checker *ck)
             }
             if (fs->index_broken) continue;
             if (fs->index_bytes != mf->index_bytes) {
-                problem(ck, REC_CF_INDEX, sg->desc, "index of field %u: its %u parts hold %" PRIu64
-                        " bytes, the manifest says %" PRIu64, mf->field, mf->index_parts,
-                        fs->index_bytes, mf->index_bytes);
+                problem(ck, REC_CF_INDEX, sg->desc,
+                        "index of field %u: its %u parts hold %" PRIu64
+                        " bytes, the manifest says %" PRIu64,
+                        mf->field, mf->index_parts, fs->index_bytes, mf->index_bytes);
                 continue;
             }
             uint64_t h = XXH64_digest(fs->h);
             if (h != mf->index_xxh64)
-                problem(ck, REC_CF_INDEX, sg->desc, "index of field %u: the xxh64 of its %u parts "
-                        "is %016" PRIx64 ", the manifest says %016" PRIx64, mf->field,
-                        mf->index_parts, h, mf->index_xxh64);
+                problem(ck, REC_CF_INDEX, sg->desc,
+                        "index of field %u: the xxh64 of its %u parts "
+                        "is %016" PRIx64 ", the manifest says %016" PRIx64,
+                        mf->field, mf->index_parts, h, mf->index_xxh64);
         }
     }
 }
@@ -858,8 +890,8 @@ static int log_cb(void *arg, const void *key, size_t klen, const void *val, size
     if (rec_log_decode(val, vlen, lsn, &it, err, sizeof(err)) == 0) return 0;
     if (below) { /* skipped at load: harmless until the next checkpoint deletes it */
         ck->log_below_bad++;
-        note(ck, "%s: %s (at or below the checkpoint lsn %" PRIu64 ": skipped at load)", desc,
-             err, ck->ckpt.lsn);
+        note(ck, "%s: %s (at or below the checkpoint lsn %" PRIu64 ": skipped at load)", desc, err,
+             ck->ckpt.lsn);
         return 0;
     }
     problem(ck, REC_CF_LOG, desc, "%s", err);
@@ -875,8 +907,10 @@ static int log_cb(void *arg, const void *key, size_t klen, const void *val, size
 
 static void checker_free(checker *ck)
 {
-    for (size_t i = 0; i < ck->ncolls; i++) xfree(ck->colls[i].name);
-    for (size_t i = 0; i < ck->nnames; i++) xfree(ck->names[i].name);
+    for (size_t i = 0; i < ck->ncolls; i++)
+        xfree(ck->colls[i].name);
+    for (size_t i = 0; i < ck->nnames; i++)
+        xfree(ck->names[i].name);
     for (size_t i = 0; i < ck->nsegs; i++) {
         xfree(ck->segs[i].rchunks);
         xfree(ck->segs[i].delbits);
@@ -934,7 +968,7 @@ static void print_summary(const checker *ck)
     printf("  data:        %" PRIu64 " keys (%" PRIu64 " rows, %" PRIu64 " vectors, %" PRIu64
            " deletes chunks)\n",
            ck->keys[REC_CF_DATA], ck->data_kinds[0], ck->data_kinds[1], ck->data_kinds[2]);
-    printf("  index:       %" PRIu64 " keys (%" PRIu64 " stored indexes)\n",
+    printf("  index:       %" PRIu64 " keys (%" PRIu64 " indexes listed by manifests)\n",
            ck->keys[REC_CF_INDEX], ck->index_streams);
     printf("  log:         %" PRIu64 " keys", ck->keys[REC_CF_LOG]);
     if (ck->log_count)
@@ -1006,11 +1040,15 @@ static storage *open_db(const char *db, int read_only)
     long pid;
     if (db_locked(db, &pid)) {
         if (pid)
-            fprintf(stderr, "vectis-check: the database %s is locked by process %ld (a running "
-                    "vectis-server?): stop it, or check a copy of the directory\n", db, pid);
+            fprintf(stderr,
+                    "vectis-check: the database %s is locked by process %ld (a running "
+                    "vectis-server?): stop it, or check a copy of the directory\n",
+                    db, pid);
         else
-            fprintf(stderr, "vectis-check: the database %s is locked by another process (a "
-                    "running vectis-server?): stop it, or check a copy of the directory\n", db);
+            fprintf(stderr,
+                    "vectis-check: the database %s is locked by another process (a "
+                    "running vectis-server?): stop it, or check a copy of the directory\n",
+                    db);
         return NULL;
     }
     storage_options o = {0};
@@ -1021,7 +1059,8 @@ static storage *open_db(const char *db, int read_only)
     if (!st) {
         fprintf(stderr, "vectis-check: %s\n", err);
         /* A lock taken between our look and the open (read-write open). */
-        if (strstr(err, "lock")) fprintf(stderr, "vectis-check: is a vectis-server running on it?\n");
+        if (strstr(err, "lock"))
+            fprintf(stderr, "vectis-check: is a vectis-server running on it?\n");
     }
     return st;
 }
@@ -1037,7 +1076,8 @@ static void check_all(checker *ck)
     index_finish(ck);
     scan_family(ck, REC_CF_LOG, log_cb);
     if (ck->log_below - ck->log_below_bad > 0)
-        note(ck, "log lsn %" PRIu64 "..%" PRIu64 ": %" PRIu64 " entries at or below the "
+        note(ck,
+             "log lsn %" PRIu64 "..%" PRIu64 ": %" PRIu64 " entries at or below the "
              "checkpoint lsn %" PRIu64 " (skipped at load, deleted by the next checkpoint)",
              ck->log_below_first, ck->log_below_last, ck->log_below, ck->ckpt.lsn);
     print_summary(ck);
@@ -1123,8 +1163,8 @@ int main(int argc, char **argv)
     }
 
     /* --truncate-log */
-    uint64_t outside = ck.problems[REC_CF_META] + ck.problems[REC_CF_DATA] +
-                       ck.problems[REC_CF_INDEX];
+    uint64_t outside =
+        ck.problems[REC_CF_META] + ck.problems[REC_CF_DATA] + ck.problems[REC_CF_INDEX];
     if (outside) {
         printf("refusing --truncate-log: %" PRIu64 " problem(s) outside the log (meta %" PRIu64
                ", data %" PRIu64 ", index %" PRIu64 "); truncating the log cannot repair "
@@ -1139,8 +1179,7 @@ int main(int argc, char **argv)
     } else if (truncate_log(db, ck.log_first_bad, ck.log_last) != 0) {
         rc = CHECK_EXIT_PROBLEMS;
     } else {
-        printf("truncated the log: removed lsn %" PRIu64 "..%" PRIu64 " (%" PRIu64
-               " entries)\n",
+        printf("truncated the log: removed lsn %" PRIu64 "..%" PRIu64 " (%" PRIu64 " entries)\n",
                ck.log_first_bad, ck.log_last, ck.log_from_bad);
         printf("checking again:\n");
         checker_free(&ck);

@@ -303,7 +303,7 @@ test {vectis-check on a checkpointed database: exit 0, data and index keys count
     assert_equal 0 $code $out
     assert_regexp {checkpoint:  lsn [1-9]} $out
     assert_regexp {data: +[1-9][0-9]* keys \([1-9][0-9]* rows, [1-9][0-9]* vectors, [1-9][0-9]* deletes} $out
-    assert_regexp {index: +[1-9][0-9]* keys \(1 stored indexes\)} $out
+    assert_regexp {index: +[1-9][0-9]* keys \(1 indexes listed by manifests\)} $out
     assert_match "*collections: 1*" $out
     assert_match "*problems:    0 *" $out
 }
