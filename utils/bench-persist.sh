@@ -257,8 +257,11 @@ say "files:"
 du -sb "$DB"/* "$DB"/*/* 2>/dev/null | sort -k2 | awk '{printf "  %14d  %s\n", $1, $2}' |
     grep -v -E '/(LOG\.old|OPTIONS)' | head -n 40
 say "INFO persistence (per column family):"
-redis-cli -p "$PORT" info persistence | tr -d '\r' | grep -E '^(rocksdb_|checkpoint|aof_|rdb_)' |
-    sed 's/^/  /'
+redis-cli -p "$PORT" info persistence | tr -d '\r' > "$ROOT/persistence.txt" || true
+grep -E '^(rocksdb_|checkpoint|aof_|rdb_)' "$ROOT/persistence.txt" | sed 's/^/  /'
+# Live bytes per family and what the checkpoint wrote, for the summary.
+grep -E '^(checkpoint_last_bytes|rocksdb_(meta|log|data|index)_live_bytes|rocksdb_sst_bytes):' \
+    "$ROOT/persistence.txt" | tr ':' ' ' | while read -r k v; do result "$k" "$v"; done
 stamp after
 
 # ---- 3. restarts

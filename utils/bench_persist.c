@@ -770,6 +770,25 @@ static int bp_cmd_summary(const char *file)
                  bp_commas(b, sizeof(b), raw));
         bp_row(disk_what[i], m, "<= 1.30x", d / raw <= 1.3 ? "yes" : "NO");
     }
+    double ck = bp_get(&r, "checkpoint_last_bytes");
+    if (ck > 0 && raw > 0) {
+        snprintf(m, sizeof(m), "%s B = %.2fx raw (INFO checkpoint_last_bytes)",
+                 bp_commas(a, sizeof(a), ck), ck / raw);
+        bp_row("  bytes the checkpoint wrote", m, "", "");
+    }
+    static const char *const fams[] = {"data", "index", "log", "meta"};
+    if (bp_get(&r, "rocksdb_data_live_bytes") >= 0 && raw > 0) {
+        char list[160];
+        size_t off = 0;
+        for (size_t i = 0; i < 4 && off + 8 < sizeof(list); i++) {
+            char name[64];
+            snprintf(name, sizeof(name), "rocksdb_%s_live_bytes", fams[i]);
+            double v = bp_get(&r, name);
+            off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s %.2fx", i ? ", " : "",
+                                    fams[i], v / raw);
+        }
+        bp_row("  live per family / raw (RocksDB estimate)", list, "", "");
+    }
     double sh = bp_get(&r, "shutdown_s");
     if (sh >= 0) {
         snprintf(m, sizeof(m), "%.2f s", sh);
@@ -787,7 +806,7 @@ static int bp_cmd_summary(const char *file)
         double cn = bp_get(&r, name);
         snprintf(what, sizeof(what), "%s: first VSIM", how_what[i]);
         if (v < 0) {
-            bp_row(what, "never (see above)", "<= 5 s", "NO");
+            bp_row(what, cn >= 0 ? "never (see above)" : "not measured", "<= 5 s", "NO");
         } else {
             snprintf(m, sizeof(m), "%.3f s after exec (loading:0 %.3f s, connect %.3f s)", v, l0,
                      cn);
