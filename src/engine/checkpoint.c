@@ -157,7 +157,7 @@ static void begin_collection(void *ctx, const char *key, size_t klen, collection
         g->elem = c->spec.elem;
         g->dim = c->spec.dim;
         g->sealed = s->sealed;
-        g->from_rows = s->ck_rows < g->nrows ? s->ck_rows : 0;
+        g->from_rows = s->ck_rows <= g->nrows ? s->ck_rows : 0;
         g->from_ndeleted = s->ck_ndeleted;
         g->ix_rows = s->ck_indexed;
         g->ix_parts = s->ck_index_parts;

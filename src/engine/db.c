@@ -39,6 +39,18 @@ static void db_log(const rec_mutation *m, size_t n)
     if (engine_log_hook) engine_log_hook(++engine_lsn_counter, m, n);
 }
 
+/* A dropped collection whose data is in the database: the next checkpoint
+ * deletes its key ranges; ask for one soon. */
+static void db_dropped(const collection *c)
+{
+    if (!engine_log_hook || !engine_hk.checkpoint_wanted) return;
+    for (int i = 0; i < c->nseg; i++)
+        if (c->segs[i]->ck_rows) {
+            engine_hk.checkpoint_wanted();
+            return;
+        }
+}
+
 void db_add(const char *key, size_t klen, collection *c)
 {
     collection *old = dict_set(ks(), key, klen, c);
@@ -71,6 +83,7 @@ int db_delete(const char *key, size_t klen)
         m.cid = c->uid;
         db_log(&m, 1);
     }
+    db_dropped(c);
     collection_unref(c);
     return 1;
 }
@@ -96,7 +109,10 @@ int db_rename(const char *src, size_t slen, const char *dst, size_t dlen)
         m[n++].name_len = (uint32_t)dlen;
         db_log(m, n);
     }
-    if (old) collection_unref(old);
+    if (old) {
+        db_dropped(old);
+        collection_unref(old);
+    }
     return 0;
 }
 
@@ -112,7 +128,10 @@ static void db_clear(void)
     dict_iter it;
     void *v;
     dict_iter_init(&it, old);
-    while (dict_iter_next(&it, NULL, NULL, &v)) collection_unref(v);
+    while (dict_iter_next(&it, NULL, NULL, &v)) {
+        db_dropped(v);
+        collection_unref(v);
+    }
     dict_free(old);
 }
 
