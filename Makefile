@@ -89,8 +89,9 @@ $(LIB): $(LIB_OBJS)
 $(SERVER_BIN): $(BUILD)/src/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# Copied then renamed: a running server keeps its (old) binary.
 src/vectis-server: $(SERVER_BIN)
-	@if [ "$(BUILD)" = "build" ]; then cp $(SERVER_BIN) $@; fi
+	@if [ "$(BUILD)" = "build" ]; then cp $(SERVER_BIN) $@.tmp && mv -f $@.tmp $@; fi
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)

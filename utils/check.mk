@@ -15,7 +15,7 @@ $(CHECK_BIN): utils/vectis_check.c $(LIB) $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) -o $@ utils/vectis_check.c $(LIB) $(LDFLAGS) $(LIBS)
 
 src/vectis-check: $(CHECK_BIN)
-	@if [ "$(BUILD)" = "build" ]; then cp $(CHECK_BIN) $@; fi
+	@if [ "$(BUILD)" = "build" ]; then cp $(CHECK_BIN) $@.tmp && mv -f $@.tmp $@; fi
 
 # The end-to-end tests run the checker (unit/check.tcl).
 test-tcl: src/vectis-check
