@@ -6,6 +6,7 @@
  *
  *   crashload load   --port P [--host H] --count N --out FILE
  *                    [--window W] [--kill-pid PID --kill-after K] [--bgsave-ms T]
+ *                    [--kill-in-save 1]
  *   crashload verify --port P [--host H] --result FILE --fsync always|everysec
  *                    [--loss-ms MS]
  *
@@ -31,12 +32,16 @@
  * the kill, fails the run. Without --kill-pid the whole stream is written.
  * With --bgsave-ms T a second connection sends BGSAVE every T ms until the
  * kill, so kills also land while a checkpoint is being written ("already in
- * progress" is accepted; any other error fails the run).
+ * progress" is accepted; any other error fails the run). With
+ * --kill-in-save 1 the kill waits, from the K-th acknowledgement on, until
+ * INFO persistence says a checkpoint is running (asking for one with
+ * BGSAVE), so the kill lands inside a checkpoint for certain.
  *
  * Result file (text, written by load, read by verify):
  *   crashload-result 1
  *   count <N>  issued <commands handed to the socket layer>
- *   acked <A>  kill_after <K or -1>  kill_ms <ms since start or -1>
+ *   acked <A>  kill_after <acks when the kill was sent, or -1>
+ *   kill_ms <ms since start, or -1>
  *   <ack time in ms of command 0>
  *   ...                                   (A lines)
  *
@@ -159,6 +164,7 @@ typedef struct {
     long kill_pid;
     long kill_after;
     long bgsave_ms;
+    int kill_in_save;
     const char *out;
     const char *result;
     const char *fsync;
@@ -167,11 +173,12 @@ typedef struct {
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: crashload load --port P [--host H] --count N --out FILE [--window W]\n"
-            "                      [--kill-pid PID --kill-after K] [--bgsave-ms T]\n"
-            "       crashload verify --port P [--host H] --result FILE --fsync always|everysec\n"
-            "                      [--loss-ms MS]\n");
+    fprintf(
+        stderr,
+        "usage: crashload load --port P [--host H] --count N --out FILE [--window W]\n"
+        "                      [--kill-pid PID --kill-after K] [--bgsave-ms T] [--kill-in-save 1]\n"
+        "       crashload verify --port P [--host H] --result FILE --fsync always|everysec\n"
+        "                      [--loss-ms MS]\n");
     exit(2);
 }
 
@@ -216,6 +223,8 @@ static void parse_options(int argc, char **argv, options *o)
             o->kill_after = parse_long(k, v);
         else if (!strcmp(k, "--bgsave-ms"))
             o->bgsave_ms = parse_long(k, v);
+        else if (!strcmp(k, "--kill-in-save"))
+            o->kill_in_save = (int)parse_long(k, v);
         else if (!strcmp(k, "--out"))
             o->out = v;
         else if (!strcmp(k, "--result"))
@@ -231,6 +240,7 @@ static void parse_options(int argc, char **argv, options *o)
     if (!strcmp(o->mode, "load")) {
         if (o->count <= 0 || !o->out || o->window <= 0 || o->bgsave_ms < 0) usage();
         if ((o->kill_pid > 0) != (o->kill_after >= 0)) usage();
+        if (o->kill_in_save && o->kill_pid <= 0) usage();
         if (o->kill_after >= o->count) {
             fprintf(stderr, "crashload: --kill-after must be below --count\n");
             exit(2);
@@ -276,6 +286,23 @@ static int request_bgsave(redisContext *side, char *why, size_t len)
     return ok ? 0 : -1;
 }
 
+/* 1 when INFO persistence says a checkpoint is running, 0 when not, -1 with
+ * `why` set on an error. */
+static int save_in_progress(redisContext *side, char *why, size_t len)
+{
+    static const char field[] = "rdb_bgsave_in_progress:";
+    redisReply *r = redisCommand(side, "INFO persistence");
+    if (!r) {
+        snprintf(why, len, "INFO: connection error: %s", side->errstr);
+        return -1;
+    }
+    const char *p = r->type == REDIS_REPLY_STRING ? strstr(r->str, field) : NULL;
+    int v = p ? p[sizeof field - 1] == '1' : -1;
+    if (v < 0) snprintf(why, len, "INFO persistence has no %s field", field);
+    freeReplyObject(r);
+    return v;
+}
+
 static int run_load(const options *o)
 {
     redisContext *c = connect_or_die(o);
@@ -287,9 +314,9 @@ static int run_load(const options *o)
     }
     /* The side connection for BGSAVE: the stream's connection carries only
      * VADDs, so its replies stay the plain sequence of acknowledgements. */
-    redisContext *side = o->bgsave_ms ? connect_or_die(o) : NULL;
+    redisContext *side = o->bgsave_ms || o->kill_in_save ? connect_or_die(o) : NULL;
     long long start = now_ms(), kill_ms = -1, next_save = start + o->bgsave_ms;
-    long issued = 0, acked = 0, after_kill = 0, bgsaves = 0;
+    long issued = 0, acked = 0, after_kill = 0, bgsaves = 0, kill_acked = -1, polls = 0;
     int failed = 0, killed = 0;
     char why[256] = "";
 
@@ -326,7 +353,7 @@ static int run_load(const options *o)
         long long t = now_ms();
         ack_ms[acked++] = t - start;
         if (killed) after_kill++;
-        if (side && !killed && t >= next_save) {
+        if (o->bgsave_ms && !killed && t >= next_save) {
             if (request_bgsave(side, why, sizeof why) != 0) {
                 failed = 1;
                 break;
@@ -334,7 +361,27 @@ static int run_load(const options *o)
             bgsaves++;
             next_save = t + o->bgsave_ms;
         }
-        if (!killed && o->kill_pid > 0 && acked == o->kill_after) {
+        if (!killed && o->kill_pid > 0 && acked >= o->kill_after) {
+            if (o->kill_in_save) {
+                /* Ask for a checkpoint (again every 64 polls, in case one
+                 * finished between two polls) and go on writing until INFO
+                 * says one is running; the kill follows that reply by one
+                 * write, far less than a checkpoint's ~20 ms. */
+                if (polls % 64 == 0) {
+                    if (request_bgsave(side, why, sizeof why) != 0) {
+                        failed = 1;
+                        break;
+                    }
+                    bgsaves++;
+                }
+                polls++;
+                int running = save_in_progress(side, why, sizeof why);
+                if (running < 0) {
+                    failed = 1;
+                    break;
+                }
+                if (!running) continue;
+            }
             /* Hand every queued command to the socket first: after the kill
              * only reads happen, so a write error cannot end the run while
              * replies the server sent are still unread. */
@@ -352,6 +399,7 @@ static int run_load(const options *o)
                 break;
             }
             kill_ms = now_ms() - start;
+            kill_acked = acked;
             killed = 1;
         }
     }
@@ -366,7 +414,7 @@ static int run_load(const options *o)
         return 2;
     }
     fprintf(f, "crashload-result 1\ncount %ld issued %ld\nacked %ld kill_after %ld kill_ms %lld\n",
-            o->count, issued, acked, o->kill_after, kill_ms);
+            o->count, issued, acked, kill_acked, kill_ms);
     for (long i = 0; i < acked; i++)
         fprintf(f, "%lld\n", ack_ms[i]);
     int werr = ferror(f);
@@ -377,9 +425,10 @@ static int run_load(const options *o)
     }
     free(ack_ms);
 
-    printf("load: issued %ld, acked %ld (%ld read after the kill), kill after %ld acks at %lld ms, "
-           "%lld ms, %.0f acks/s, %ld BGSAVE\n",
-           issued, acked, after_kill, o->kill_after, kill_ms, elapsed,
+    printf("load: issued %ld, acked %ld (%ld read after the kill), killed after %ld acks at %lld ms"
+           "%s, %lld ms, %.0f acks/s, %ld BGSAVE\n",
+           issued, acked, after_kill, kill_acked, kill_ms,
+           o->kill_in_save && killed ? " during a checkpoint" : "", elapsed,
            elapsed > 0 ? acked * 1000.0 / (double)elapsed : 0.0, bgsaves);
     if (failed) {
         printf("load FAILED: %s\n", why);

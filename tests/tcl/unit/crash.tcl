@@ -5,17 +5,22 @@
 # gap, VCARD == m, every present element holding exactly the vector sent)
 # that contains every acknowledged element (appendfsync always) or loses
 # only elements acknowledged in the last 2 s before the kill (everysec).
+# After that check the server takes one more write, and a clean restart
+# (SHUTDOWN checkpoint, load from it) keeps m + 1 elements.
+#
 # Ten kill points per policy: one during the first segment, one within a
 # few hundred writes of a segment seal, one late (> 92,000), seven spread
 # over the rest (stratified, so some are always beyond 50,000). With
 # `segment-max-rows 8192` segments fill and seal during every run but the
-# earliest.
+# earliest. When the server has checkpoints (BGSAVE), half the runs also
+# take one every 50 ms and two kill while INFO says one is running (see
+# crash_mode), so kills land before, during and after checkpoints.
 #
 # The client is tests/helpers/crashload.c (built by tests/crash.mk, see its
 # top comment for the exact checks). The kill points come from the runner's
 # seed (`--seed N`, printed at the top of the file's output) and are printed
-# too; VECTIS_CRASH_KILLS="always:51234 everysec:777" runs only the given
-# points. The moment of the kill still depends on timing (which commands are
+# too; VECTIS_CRASH_KILLS="always:51234:insave everysec:777" runs only the
+# given points (fsync:acks[:mode]). The moment of the kill still depends on timing (which commands are
 # in flight), so a failure prints everything the client saw.
 #
 # Rejected: choosing the kill moment in Tcl with a timer (the harness cannot
@@ -55,22 +60,51 @@ proc crash_kill_points {} {
     return $points
 }
 
+# Checkpoints (SAVE/BGSAVE) exist: some runs also kill during them.
+proc crash_have_checkpoints {} {
+    start_server {tags {crash vectis-only}} {
+        set have [expr {![catch {r command info bgsave} ci] && [lindex $ci 0] ne ""}]
+    }
+    return $have
+}
+
+# The checkpoint mode of run j (0..9) of a policy: `plain` (only the
+# checkpoints the server takes itself, when a sealed segment's index is
+# complete), `bgsave` (a BGSAVE every 50 ms from a second connection, so the
+# kill often lands inside one), `insave` (the same BGSAVEs, and the kill
+# waits, from the point on, until INFO says a checkpoint is running: recovery
+# then starts from the last complete checkpoint, if any, and replays the log
+# past it while the interrupted one's partial writes must be ignored).
+proc crash_mode {j} {
+    if {!$::crash_checkpoints} { return plain }
+    if {$j % 2} { return bgsave }
+    if {$j == 2 || $j == 6} { return insave }
+    return plain
+}
+
+set ::crash_checkpoints [crash_have_checkpoints]
 set crash_runs {}
 if {[info exists ::env(VECTIS_CRASH_KILLS)] && [string trim $::env(VECTIS_CRASH_KILLS)] ne ""} {
     foreach item $::env(VECTIS_CRASH_KILLS) {
-        lassign [split $item :] fsync k
-        lappend crash_runs $fsync $k
+        lassign [split $item :] fsync k mode
+        if {$mode eq ""} { set mode plain }
+        lappend crash_runs $fsync $k $mode
     }
     puts "    crash: kill points from VECTIS_CRASH_KILLS: $crash_runs"
 } else {
     foreach fsync {always everysec} {
         set pts [crash_kill_points]
-        foreach k $pts { lappend crash_runs $fsync $k }
-        puts "    crash: appendfsync $fsync, kill after these acknowledgement counts: $pts"
+        set desc {}
+        for {set j 0} {$j < [llength $pts]} {incr j} {
+            set k [lindex $pts $j]
+            lappend crash_runs $fsync $k [crash_mode $j]
+            lappend desc $k:[crash_mode $j]
+        }
+        puts "    crash: appendfsync $fsync, kill after <acks>:<checkpoint mode>: $desc"
     }
     set seed [expr {[info exists ::opt(seed)] ? $::opt(seed) : "?"}]
     puts "    crash: reproduce the points with --seed $seed, or one run with\
-          VECTIS_CRASH_KILLS=\"<fsync>:<count>\""
+          VECTIS_CRASH_KILLS=\"<fsync>:<acks>:<plain|bgsave|insave>\""
 }
 flush stdout
 
@@ -93,17 +127,22 @@ proc crash_check {what code out} {
     if {$code ne "0"} { vt_fail "crashload $what exited with '$code':\n$out" }
 }
 
-foreach {fsync k} $crash_runs {
+foreach {fsync k mode} $crash_runs {
     start_server [list tags {persistence crash vectis-only} overrides [list appendonly yes \
             appendfsync $fsync segment-max-rows $::crash_seg_rows]] {
-        test "Crash ($fsync): SIGKILL after $k acked VADDs, restart holds an acked prefix" {
+        test "Crash ($fsync, $mode): SIGKILL after $k acked VADDs, restart holds an acked prefix" {
             if {[crash_bin] eq ""} {
                 vt_fail "tests/helpers/crashload is not built (make build/tests/crashload)"
             }
             set res [file join [srv 0 dir] crashload.result]
             set port [srv 0 port]
-            lassign [crash_exec [list load --port $port --count $::crash_count --out $res \
-                                     --kill-pid [srv 0 pid] --kill-after $k]] code out
+            set argv [list load --port $port --count $::crash_count --out $res \
+                          --kill-pid [srv 0 pid] --kill-after $k]
+            switch -- $mode {
+                bgsave { lappend argv --bgsave-ms 50 }
+                insave { lappend argv --bgsave-ms 50 --kill-in-save 1 }
+            }
+            lassign [crash_exec $argv] code out
             # Whatever the client saw, the server must have died by the kill.
             assert_equal {signal SIGKILL} [wait_for_server_exit] "how the server ended"
             crash_check load $code $out
@@ -115,6 +154,10 @@ foreach {fsync k} $crash_runs {
             lassign [crash_exec [list verify --port $port --result $res --fsync $fsync \
                                      --loss-ms $::crash_loss_ms]] code out
             crash_check verify $code $out
+            if {$::crash_checkpoints} {
+                vt_detail "recovered: checkpoint_lsn [info_field checkpoint_lsn persistence],\
+                           log up to [info_field aof_last_lsn persistence]"
+            }
             assert {[regexp {present e0\.\.e-?\d+ \((\d+)\)} $out -> m]} "verify summary: $out"
 
             # The recovered log goes on: a new write lands after the prefix
