@@ -368,6 +368,7 @@ static void ck_finish(ck_job *c)
     } else {
         log_warning("Checkpoint failed: %s", e);
     }
+    if (engine_checkpoint_note(c->k)) log_warning("Checkpoint: %s", engine_checkpoint_note(c->k));
     if (c->base.owner) {
         if (c->rc == 0)
             resp_add_simple(&c->base.reply, "OK");

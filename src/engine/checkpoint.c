@@ -109,6 +109,7 @@ struct engine_checkpoint {
     size_t nsegs, segcap;
     int failed;
     char err[512];
+    char note[256]; /* a non-fatal problem (log compaction) */
     uint64_t bytes;
     /* worker scratch */
     storage_batch *bulk;
@@ -193,6 +194,11 @@ uint64_t engine_checkpoint_lsn(const engine_checkpoint *k)
 const char *engine_checkpoint_error(const engine_checkpoint *k)
 {
     return k->failed ? k->err : NULL;
+}
+
+const char *engine_checkpoint_note(const engine_checkpoint *k)
+{
+    return k->note[0] ? k->note : NULL;
 }
 
 uint64_t engine_checkpoint_bytes(const engine_checkpoint *k)
@@ -474,7 +480,15 @@ int engine_checkpoint_write(engine_checkpoint *k)
     if (storage_write(k->st, b, 1, err, sizeof(err)) != 0) ck_fail(k, "%s", err);
     storage_batch_free(b);
     rec_buf_free(&k->enc);
-    return k->failed ? -1 : 0;
+    if (k->failed) return -1;
+    /* The truncated log is most of the bytes a load wrote: give its space
+     * back now rather than when RocksDB gets to it. A failure here costs
+     * disk space only. */
+    uint8_t hi[REC_LOG_KEY_BYTES];
+    rec_key_log(k->lsn + 1, hi);
+    if (storage_compact_range(k->st, REC_CF_LOG, NULL, 0, hi, sizeof(hi), err, sizeof(err)) != 0)
+        snprintf(k->note, sizeof(k->note), "%s", err);
+    return 0;
 }
 
 /* ------------------------------------------------------------ end */

@@ -96,6 +96,8 @@ void engine_checkpoint_end(engine_checkpoint *k);
 uint64_t engine_checkpoint_lsn(const engine_checkpoint *k);
 const char *engine_checkpoint_error(const engine_checkpoint *k);
 uint64_t engine_checkpoint_bytes(const engine_checkpoint *k); /* bytes written */
+/* A problem that did not fail it (reclaiming the log's space), or NULL. */
+const char *engine_checkpoint_note(const engine_checkpoint *k);
 /* Start-up: loads the last checkpoint (collections into the keyspace,
  * segments with their stored indexes; nothing is rebuilt) and returns its
  * LSN and time (0 when the database has none); replay the log after it.
