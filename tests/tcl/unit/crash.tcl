@@ -62,6 +62,7 @@ proc crash_kill_points {} {
 
 # Checkpoints (SAVE/BGSAVE) exist: some runs also kill during them.
 proc crash_have_checkpoints {} {
+    set have 0
     start_server {tags {crash vectis-only}} {
         set have [expr {![catch {r command info bgsave} ci] && [lindex $ci 0] ne ""}]
     }
