@@ -287,7 +287,7 @@ static const char *save_refused(void)
     if (!persist_enabled()) return "ERR nothing to save: appendonly is no (vectis keeps no data on disk)";
     if (persist_checkpoint_running()) return "ERR Background save already in progress";
     if (persist_write_refused())
-        return "ERR Errors writing to the mutation log: no checkpoint until that is fixed; see the "
+        return "ERR Writes are refused (MISCONF): no checkpoint until that is fixed; see the "
                "server log";
     return NULL;
 }

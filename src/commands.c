@@ -501,10 +501,12 @@ int command_process(client *c, int argc, char **argv, size_t *lens)
         reject(c, cmd, "LOADING Redis is loading the dataset in memory");
         return 0;
     }
-    if ((cmd->flags & CMD_WRITE) && persist_write_refused()) {
-        reject(c, cmd, "MISCONF Errors writing to the mutation log. Writes are refused until the "
-                       "log can be written; see the server log.");
-        return 0;
+    if (cmd->flags & CMD_WRITE) {
+        const char *why = persist_write_refused();
+        if (why) {
+            reject(c, cmd, why);
+            return 0;
+        }
     }
     if ((cmd->flags & CMD_DENYOOM) && srv.maxmemory > 0 &&
         alloc_used_memory() > (size_t)srv.maxmemory) {

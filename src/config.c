@@ -160,6 +160,8 @@ static const directive directives[] = {
      "3600 1 300 100 60 10000", NULL, apply_save,
      "Checkpoint after <seconds> if at least <changes> writes, as pairs (\"\" = only SAVE, "
      "BGSAVE, sealed segments and shutdown)."},
+    {"min-free-disk", NULL, CFG_MEM, 0, &persist_min_free_disk, 0, LLONG_MAX, "64mb", NULL, NULL,
+     "Writes are refused (-MISCONF) while dir's filesystem has less free space (0 = never)."},
     {"key-load-delay", NULL, CFG_INT, 0, &persist_key_load_delay, 0, 1000000, "0", NULL, NULL,
      "Microseconds to sleep per value loaded at start-up (tests of the LOADING state; keep 0)."},
     {"segment-max-rows", NULL, CFG_INT, 0, &srv.segment_max_rows, 1024, 2000000000, "1000000", NULL,

@@ -59,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "alloc.h"
@@ -89,6 +90,8 @@ static uint64_t *ids; /* clients whose writes are in the batch */
 static size_t nids, idcap;
 static uint64_t batch_last_lsn, last_written_lsn;
 static int misconf;
+static int low_disk; /* free space below min-free-disk */
+long long persist_min_free_disk = PERSIST_DEFAULT_MIN_FREE;
 static char last_error[256];
 
 static pthread_t sync_thread;
@@ -197,9 +200,39 @@ void persist_commit(void)
     nids = 0;
 }
 
-int persist_write_refused(void)
+const char *persist_write_refused(void)
 {
-    return misconf;
+    if (misconf)
+        return "MISCONF Errors writing to the mutation log. Writes are refused until the log can be "
+               "written; see the server log.";
+    if (low_disk)
+        return "MISCONF Free disk space in dir is below min-free-disk. Writes are refused until "
+               "space is freed; see the server log.";
+    return NULL;
+}
+
+/* min-free-disk: free bytes of dir's filesystem, checked each cron tick.
+ * Refusing writes while there is still room keeps RocksDB away from
+ * ENOSPC, which some builds of it do not survive (an assertion in the WAL
+ * writer after a failed append). */
+static void check_disk(void)
+{
+    if (!st || persist_min_free_disk <= 0) {
+        low_disk = 0;
+        return;
+    }
+    struct statvfs v;
+    if (statvfs(storage_dir(st), &v) != 0) return;
+    unsigned long long avail = (unsigned long long)v.f_bavail * v.f_frsize;
+    int low = avail < (unsigned long long)persist_min_free_disk;
+    if (low && !low_disk)
+        log_warning("Free disk space in %s is %llu bytes, below min-free-disk (%lld): writes are "
+                    "refused until space is freed.", storage_dir(st), avail,
+                    persist_min_free_disk);
+    else if (!low && low_disk)
+        log_notice("Free disk space in %s is back above min-free-disk: writes accepted again.",
+                   storage_dir(st));
+    low_disk = low;
 }
 
 /* ------------------------------------------------------------ sync thread */
@@ -403,7 +436,7 @@ int persist_checkpoint_running(void)
 
 int persist_checkpoint_start(client *owner)
 {
-    if (!st || misconf || ck_running || srv.loading) return -1;
+    if (!st || misconf || low_disk || ck_running || srv.loading) return -1;
     ck_job *c = xcalloc(1, sizeof(*c));
     job_init(&c->base, &ck_job_type, owner, owner ? owner->proto : 2);
     ck_started_ms = util_mstime();
@@ -436,7 +469,8 @@ static int save_point_due(long long now)
 
 void persist_cron(void)
 {
-    if (!st || ck_running || misconf || srv.loading) return;
+    check_disk();
+    if (!st || ck_running || misconf || low_disk || srv.loading) return;
     long long now = util_mstime();
     if (!ck_last_ok && now - ck_last_try_ms < PERSIST_RETRY_MS) return;
     if (ck_wanted || save_point_due(now)) persist_checkpoint_start(NULL);
@@ -562,6 +596,7 @@ void persist_info(char *buf, size_t buflen)
                       "aof_enabled:%d\r\n"
                       "aof_fsync:%s\r\n"
                       "aof_last_write_status:%s\r\n"
+                      "disk_low:%d\r\n"
                       "aof_last_lsn:%llu\r\n"
                       "checkpoint_lsn:%llu\r\n"
                       "checkpoint_last_bytes:%llu\r\n",
@@ -570,7 +605,7 @@ void persist_info(char *buf, size_t buflen)
                       ck_last_secs < 0 ? -1LL : (long long)(ck_last_secs + 0.5),
                       ck_running ? (now - ck_started_ms) / 1000 : -1LL,
                       (unsigned long long)ck_count, st ? 1 : 0,
-                      fsync_names[persist_appendfsync % 3], misconf ? "err" : "ok",
+                      fsync_names[persist_appendfsync % 3], misconf ? "err" : "ok", low_disk,
                       (unsigned long long)last_written_lsn, (unsigned long long)ck_last_lsn,
                       (unsigned long long)ck_last_bytes);
     if (st && n > 0 && (size_t)n < buflen) storage_stats(st, buf + n, buflen - (size_t)n);

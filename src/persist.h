@@ -54,9 +54,12 @@ int persist_save_parse(const char *spec, char *err, size_t errlen);
 /* LASTSAVE: unix time of the last successful checkpoint (start time when
  * none). */
 long long persist_lastsave(void);
-/* Write commands call this first: 1 (after replying -MISCONF) when writes
- * are refused, else 0. */
-int persist_write_refused(void);
+/* Write commands call this first: the -MISCONF error line when writes are
+ * refused (a failed log write, or free disk below min-free-disk), else
+ * NULL. */
+const char *persist_write_refused(void);
+#define PERSIST_DEFAULT_MIN_FREE ((long long)64 << 20) /* min-free-disk */
+extern long long persist_min_free_disk;
 /* INFO persistence lines (appended to buf, NUL-terminated). */
 void persist_info(char *buf, size_t buflen);
 int persist_enabled(void);

@@ -1,0 +1,79 @@
+# Disk full: with the database on a small tmpfs, once free space drops
+# below min-free-disk, writes get -MISCONF (before RocksDB ever sees
+# ENOSPC), reads and PING go on, SAVE refuses, INFO says disk_low:1; when
+# space comes back writes are accepted again; and after a kill -9 restart
+# every acknowledged write is there. Needs root (mount); skipped with the
+# reason otherwise.
+
+proc df_mount {dir size} {
+    file mkdir $dir
+    if {[catch {exec mount -t tmpfs -o size=$size tmpfs $dir} e]} { return $e }
+    return ""
+}
+
+set df_dir [file join $::vt::tmproot diskfull.[pid]]
+set df_why [df_mount $df_dir 24m]
+if {$df_why ne ""} {
+    puts "    skipped: cannot mount a tmpfs ($df_why)"
+    incr ::vt::skipped
+} else {
+    start_server [list tags {persistence vectis-only} \
+                      overrides [list appendonly yes appendfsync always save {""} dir $df_dir \
+                                           min-free-disk 12mb hz 100]] {
+        test {Disk full: -MISCONF for writes, reads go on, nothing acknowledged is lost} {
+            set pad [string repeat x 400]
+            set rd [redis_deferring_client]
+            set acked 0
+            set failed ""
+            # Pipelined in rounds of 100 until a write is refused or the
+            # connection is dropped.
+            for {set round 0} {$round < 400 && $failed eq ""} {incr round} {
+                for {set i 0} {$i < 100} {incr i} {
+                    set n [expr {$round * 100 + $i}]
+                    $rd vadd s VALUES 4 [expr {$n % 7}] 1 2 3 e$n SETATTR "{\"p\":\"$pad\"}"
+                }
+                for {set i 0} {$i < 100} {incr i} {
+                    if {[catch {$rd read} r]} { set failed $r; break }
+                    if {$r ne "1"} { set failed $r; break }
+                    incr acked
+                }
+            }
+            catch {$rd close}
+            assert {$failed ne ""}
+            assert {$acked > 100}
+            # Later writes are refused with MISCONF; reads and PING work.
+            assert_match {MISCONF Free disk space in dir is below min-free-disk*} $failed
+            assert_error {MISCONF Free disk space*} {r vadd s VALUES 4 1 1 1 1 z}
+            assert_error {MISCONF*} {r del s}
+            assert_equal PONG [r ping]
+            assert_equal $acked [r vcard s]
+            assert_equal 1 [r vismember s e0]
+            assert_equal 5 [llength [r vsim s VALUES 4 1 1 2 3 COUNT 5]]
+            assert_equal 1 [info_field disk_low persistence]
+            assert_equal ok [info_field aof_last_write_status persistence]
+            assert_error {ERR Writes are refused (MISCONF)*} {r save}
+            assert_match {*below min-free-disk*} [vt_server_log [vt_srv_id 0]]
+            # Room again: writes are accepted without a restart.
+            exec mount -o remount,size=96m $df_dir
+            wait_for_condition 100 20 {[info_field disk_low persistence] == 0} else {
+                vt_fail "disk_low stays 1"
+            }
+            assert_equal 1 [r vadd s VALUES 4 1 1 1 1 z]
+            incr acked
+            # kill -9: every acknowledged element is back.
+            server_expect_exit
+            exec kill -9 [srv 0 pid]
+            wait_for_server_exit
+            restart_server
+            assert {[r vcard s] >= $acked}
+            set missing {}
+            if {![r vismember s z]} { lappend missing z }
+            for {set n 0} {$n < $acked - 1} {incr n} {
+                if {![r vismember s e$n]} { lappend missing e$n }
+            }
+            assert_equal {} $missing
+            assert_equal 1 [r vadd s VALUES 4 1 1 1 1 after]
+        }
+    }
+    catch {exec umount $df_dir}
+}
