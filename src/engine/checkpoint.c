@@ -32,7 +32,11 @@
  * delete chunks of a segment are rewritten when it has new deletes. A
  * chunk rewritten in place may hold more rows or deletes than the manifest
  * that is still current says: the loader reads rows < nrows and deletes
- * with an LSN <= the manifest's, so that state loads exactly.
+ * with an LSN <= the manifest's, so that state loads exactly. Keys left
+ * by a checkpoint that never completed are cleared before they could be
+ * mistaken for current ones: a segment written for the first time has its
+ * key range deleted first (its id may be reused after such a crash), and
+ * delete chunks are replaced as a whole.
  *
  * Indexes: a segment's index is stored when it covers more rows than the
  * stored one and no index job is running on it (index_save must not race
@@ -262,12 +266,20 @@ static int write_rows(engine_checkpoint *k, ck_seg *g)
     return 0;
 }
 
-/* The delete chunk of every chunk with a delete at or below the LSN. */
+/* The delete chunk of every chunk with a delete at or below the LSN. The
+ * old delete chunks go first: a chunk left over from a checkpoint that
+ * never completed must not survive next to the new ones. (Replacing them
+ * is safe before the switch: every delete they held is still a delete,
+ * and the loader ignores deletes above the current manifest's LSN.) */
 static int write_deletes(engine_checkpoint *k, ck_seg *g)
 {
     segment *s = g->s;
-    uint8_t key[REC_DATA_KEY_BYTES];
+    uint8_t key[REC_DATA_KEY_BYTES], hi[REC_DATA_KEY_BYTES];
     uint32_t per = g->chunk_rows;
+    rec_key_data(g->cid, s->id, REC_DATA_DELETES, 0, 0, key);
+    memcpy(hi, key, sizeof(hi));
+    hi[16]++;
+    storage_batch_delete_range(k->bulk, REC_CF_DATA, key, sizeof(key), hi, sizeof(hi));
     for (uint32_t ch = 0; (uint64_t)ch * per < g->nrows; ch++) {
         uint32_t first = ch * per, n = g->nrows - first;
         if (n > per) n = per;
@@ -408,8 +420,15 @@ int engine_checkpoint_write(engine_checkpoint *k)
     qsort(k->segs, k->nsegs, sizeof(ck_seg), seg_cmp);
     for (size_t i = 0; i < k->nsegs && !k->failed; i++) {
         ck_seg *g = &k->segs[i];
+        if (g->from_rows == 0) {
+            /* First time in the database: clear whatever an interrupted
+             * checkpoint may have left under this id. */
+            uint8_t lo[16], hi[16];
+            rec_range_segment(g->cid, g->s->id, lo, hi);
+            storage_batch_delete_range(k->bulk, REC_CF_DATA, lo, sizeof(lo), hi, sizeof(hi));
+        }
         if (g->from_rows < g->nrows && write_rows(k, g) != 0) break;
-        if (g->ndeleted != g->from_ndeleted) {
+        if (g->ndeleted != g->from_ndeleted || (g->from_rows == 0 && g->ndeleted)) {
             if (write_deletes(k, g) != 0) break;
         } else {
             g->deletes_written = g->ndeleted;
