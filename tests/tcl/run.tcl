@@ -207,7 +207,7 @@ if {[llength $opt(single)]} {
 } else {
     set files [all_test_files]
     # Longest files first so two workers finish together.
-    set heavy {unit/limits integration/redis-cli integration/redis-benchmark unit/protocol unit/workers}
+    set heavy {unit/crash unit/limits integration/redis-cli integration/redis-benchmark unit/protocol unit/workers}
     set ordered {}
     foreach h $heavy { if {[lsearch -exact $files $h] >= 0} { lappend ordered $h } }
     foreach f $files { if {[lsearch -exact $ordered $f] < 0} { lappend ordered $f } }
