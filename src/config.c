@@ -167,6 +167,9 @@ static const directive directives[] = {
     {"segment-max-rows", NULL, CFG_INT, 0, &srv.segment_max_rows, 1024, 2000000000, "1000000", NULL,
      apply_segment_rows,
      "Rows after which a growing segment is sealed; new segments start small and grow 8x up to this."},
+    {"segment-max-bytes", NULL, CFG_MEM, 0, &srv.segment_max_bytes, 0, LLONG_MAX, "1gb", NULL,
+     apply_segment_rows,
+     "Bytes of vectors and row records after which a growing segment is sealed (0 = rows only)."},
     {"hz", NULL, CFG_INT, 0, &srv.hz, 1, 500, "10", NULL, NULL,
      "Background task frequency (timeouts, stats), per second."},
 };
@@ -523,6 +526,7 @@ static int apply_segment_rows(char *err, size_t errlen)
     (void)err;
     (void)errlen;
     engine_segment_max_rows = (uint32_t)srv.segment_max_rows;
+    engine_segment_max_bytes = (uint64_t)srv.segment_max_bytes;
     return 0;
 }
 

@@ -90,6 +90,7 @@ typedef struct server {
     int shutdown_save; /* SHUTDOWN SAVE 1, NOSAVE -1, else 0 (the `save` points decide) */
     int hz;
     int segment_max_rows;
+    long long segment_max_bytes; /* segment-max-bytes (0 = none) */
 
     /* ---- runtime ---- */
     char *config_file;   /* absolute path, or NULL */

@@ -37,6 +37,7 @@
 #define INDEX_JOB_ROWS 64 /* rows per index job: ~20 ms of HNSW inserts at 784-d, M 16, EFC 200 */
 
 uint32_t engine_segment_max_rows = 1000000;
+uint64_t engine_segment_max_bytes = (uint64_t)1 << 30;
 engine_hooks engine_hk;
 engine_log_fn engine_log_hook;
 uint64_t engine_lsn_counter;
@@ -422,6 +423,20 @@ static segment *new_segment_or_die(collection *c, uint32_t cap)
     return s;
 }
 
+/* Rows of a full-size segment: segment-max-rows, or fewer when
+ * segment-max-bytes is reached first (vector and row record bytes; keys
+ * and attributes vary, and end a segment early through `mem`). */
+static uint32_t full_capacity(const collection *c)
+{
+    uint64_t cap = engine_segment_max_rows;
+    if (engine_segment_max_bytes) {
+        uint64_t per = index_elem_row_bytes(c->spec.elem, c->spec.dim) + sizeof(row_meta);
+        uint64_t by = engine_segment_max_bytes / per;
+        if (by < cap) cap = by;
+    }
+    return cap < SEG_MIN_CAPACITY ? SEG_MIN_CAPACITY : (uint32_t)cap;
+}
+
 /* The first segment of a collection is small (SEG_FIRST_CAPACITY rows), so
  * a tiny set costs kilobytes. When it fills, its live rows move into a
  * full-size segment that takes its slot: one graph instead of two to search.
@@ -429,7 +444,7 @@ static segment *new_segment_or_die(collection *c, uint32_t cap)
  * see the new segment, whose rows carry the same LSNs. */
 static segment *promote_segment(collection *c, segment *g)
 {
-    segment *s = new_segment_or_die(c, engine_segment_max_rows);
+    segment *s = new_segment_or_die(c, full_capacity(c));
     uint32_t n = atomic_load_explicit(&g->nrows, memory_order_relaxed), out = 0;
     for (uint32_t r = 0; r < n; r++) {
         if (!seg_visible(g, r, UINT64_MAX)) continue;
@@ -457,20 +472,27 @@ static segment *promote_segment(collection *c, segment *g)
     return s;
 }
 
+static int segment_full(const segment *g)
+{
+    return atomic_load(&g->nrows) >= g->capacity ||
+           (engine_segment_max_bytes && g->mem >= engine_segment_max_bytes);
+}
+
 static segment *growing_segment(collection *c)
 {
     segment *g = c->nseg ? c->segs[c->nseg - 1] : NULL;
-    if (g && !g->sealed && atomic_load(&g->nrows) < g->capacity) return g;
-    if (g && c->nseg == 1 && g->capacity < engine_segment_max_rows) {
+    if (g && !g->sealed && !segment_full(g)) return g;
+    uint32_t full = full_capacity(c);
+    if (g && c->nseg == 1 && g->capacity < full) {
         g = promote_segment(c, g);
-        if (atomic_load(&g->nrows) < g->capacity) return g;
+        if (!segment_full(g)) return g;
     }
     if (g) {
         g->sealed = 1;
         segment_note_indexed(g);
     }
-    uint32_t cap = g ? engine_segment_max_rows : SEG_FIRST_CAPACITY;
-    if (cap > engine_segment_max_rows) cap = engine_segment_max_rows;
+    uint32_t cap = g ? full : SEG_FIRST_CAPACITY;
+    if (cap > full) cap = full;
     segment *s = new_segment_or_die(c, cap);
     if (c->nseg == c->segcap) {
         c->segcap = c->segcap ? c->segcap * 2 : 4;

@@ -113,6 +113,7 @@ void engine_shutdown(void); /* frees every collection (process exit) */
 
 /* Engine-wide settings (config). */
 extern uint32_t engine_segment_max_rows;
+extern uint64_t engine_segment_max_bytes; /* 0 = no limit */
 
 /* --------------------------------------------------------------- keyspace */
 

@@ -41,6 +41,7 @@
 
 #define SEG_MAX_CHUNKS 1024
 #define SEG_FIRST_CAPACITY 1024
+#define SEG_MIN_CAPACITY 64 /* rows: segment-max-bytes never makes segments smaller */
 
 /* An attribute as stored: the raw string (returned verbatim) and its
  * decoded form (read by filters). Immutable once a row holds it. */

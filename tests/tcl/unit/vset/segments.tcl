@@ -112,3 +112,33 @@ start_server {tags {vset segments vectis-only} overrides {segment-max-rows 2048 
         assert_equal {} [r vsim big VALUES 2 1 0]
     }
 }
+
+start_server {tags {vset segments vectis-only} overrides {segment-max-bytes 1mb}} {
+    set c [redis_client]
+
+    test {segment-max-bytes seals segments by size: 128-d rows, 1 MB segments} {
+        assert_equal {segment-max-bytes 1048576} [r config get segment-max-bytes]
+        vs_lcg_seed 78
+        vs_fill $c sized 5000 128 e NOQUANT
+        assert_equal 5000 [r vcard sized]
+        set segs [dict get [r vdescribe sized] segments]
+        assert {[llength $segs] >= 3}
+        set total 0
+        foreach s [lrange $segs 0 end-1] {
+            assert_equal sealed [dict get $s state]
+            # 512 vector bytes + a row record each: under 2,048 rows per MB
+            assert {[dict get $s rows] < 2048 && [dict get $s rows] > 1000}
+        }
+        foreach s $segs { incr total [dict get $s rows] }
+        assert_equal 5000 $total
+        assert_equal growing [dict get [lindex $segs end] state]
+    }
+
+    test {segment-max-bytes 0 means rows only; bad values rejected} {
+        r config set segment-max-bytes 0
+        assert_equal {segment-max-bytes 0} [r config get segment-max-bytes]
+        assert_error {*segment-max-bytes*} {r config set segment-max-bytes -1}
+        assert_error {*segment-max-bytes*} {r config set segment-max-bytes lots}
+        r config set segment-max-bytes 1gb
+    }
+}
