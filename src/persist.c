@@ -32,22 +32,29 @@
  * Failure. If the batch cannot be written (disk full, unwritable dir) or a
  * background sync fails, the server goes MISCONF: the error is logged,
  * every later write command is refused with -MISCONF (the dispatcher in
- * commands.c asks persist_write_refused() for every write command), reads go on, and the clients whose writes
- * were in the failed batch are closed with their pending replies dropped,
- * so no acknowledgement of an unlogged write leaves the server. The
- * in-memory state keeps those writes (they were applied before the write
- * failed); nothing acknowledged is lost. Clearing MISCONF needs a restart.
+ * commands.c asks persist_write_refused() for every write command), reads
+ * go on, and the clients whose writes were in the failed batch are closed
+ * with their pending replies dropped, so no acknowledgement of an unlogged
+ * write leaves the server. The in-memory state keeps those writes (they
+ * were applied before the write failed); nothing acknowledged is lost.
+ * Clearing MISCONF needs a restart. To keep a filling disk from getting
+ * there, writes are also refused while dir's free space is below
+ * min-free-disk (checked by the cron), and accepted again once it is not.
  *
- * Ownership: persist owns the storage handle, the batch, the encode buffer
- * and the client id list. Threads: everything runs on the main thread
- * except sync_thread_main, which touches only the storage handle (RocksDB
- * is thread-safe) and the atomics below.
+ * Ownership: persist owns the storage handle, the batch, the encode buffer,
+ * the client id list and the checkpoint in flight. Threads: everything runs
+ * on the main thread except sync_thread_main, which touches only the
+ * storage handle (RocksDB is thread-safe) and the atomics below, and the
+ * checkpoint job's run step (engine_checkpoint_write).
  *
  * Rejected: a write per command (one fsync per command under `always`,
  * where a pipeline of N writes can share one); syncing from a worker job
  * queued by the cron (the pool is shared with searches, and a slow fsync
  * would occupy a search thread); closing every client on failure (readers
- * did nothing wrong).
+ * did nothing wrong); loading before listening (clients that connect
+ * during a long load would time out instead of seeing LOADING); loading on
+ * a separate thread (the keyspace is main-thread state; yielding from the
+ * loader keeps it single-threaded).
  */
 #include "persist.h"
 
