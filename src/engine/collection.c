@@ -478,6 +478,17 @@ static int segment_full(const segment *g)
            (engine_segment_max_bytes && g->mem >= engine_segment_max_bytes);
 }
 
+/* Puts s in the next slot of c's segment array. */
+static void append_segment(collection *c, segment *s)
+{
+    if (c->nseg == c->segcap) {
+        c->segcap = c->segcap ? c->segcap * 2 : 4;
+        c->segs = xrealloc(c->segs, sizeof(segment *) * (size_t)c->segcap);
+    }
+    s->slot = c->nseg;
+    c->segs[c->nseg++] = s;
+}
+
 static segment *growing_segment(collection *c)
 {
     segment *g = c->nseg ? c->segs[c->nseg - 1] : NULL;
@@ -494,12 +505,7 @@ static segment *growing_segment(collection *c)
     uint32_t cap = g ? full : SEG_FIRST_CAPACITY;
     if (cap > full) cap = full;
     segment *s = new_segment_or_die(c, cap);
-    if (c->nseg == c->segcap) {
-        c->segcap = c->segcap ? c->segcap * 2 : 4;
-        c->segs = xrealloc(c->segs, sizeof(segment *) * (size_t)c->segcap);
-    }
-    s->slot = c->nseg;
-    c->segs[c->nseg++] = s;
+    append_segment(c, s);
     return s;
 }
 
@@ -764,12 +770,7 @@ segment *collection_add_segment(collection *c, uint64_t sid, uint32_t capacity, 
     s->id = sid;
     if (sid > next_segment_id) next_segment_id = sid;
     s->sealed = sealed;
-    if (c->nseg == c->segcap) {
-        c->segcap = c->segcap ? c->segcap * 2 : 4;
-        c->segs = xrealloc(c->segs, sizeof(segment *) * (size_t)c->segcap);
-    }
-    s->slot = c->nseg;
-    c->segs[c->nseg++] = s;
+    append_segment(c, s);
     return s;
 }
 

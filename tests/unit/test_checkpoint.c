@@ -28,16 +28,7 @@
 #include "engine/engine.h"
 #include "engine/record.h"
 #include "engine/storage.h"
-
-static uint64_t seed, rs;
-
-static uint64_t rnd(void)
-{
-    rs ^= rs << 13;
-    rs ^= rs >> 7;
-    rs ^= rs << 17;
-    return rs;
-}
+#include "test_engine_util.h"
 
 /* ------------------------------------------------ queued background work */
 
@@ -74,36 +65,6 @@ static void checkpoint_wanted(void)
     wanted++;
 }
 
-/* ------------------------------------------------------------ the log */
-
-typedef struct logged {
-    uint64_t lsn;
-    rec_buf val;
-} logged;
-
-static logged *logv;
-static size_t nlog, logcap;
-
-static void hook(uint64_t lsn, const struct rec_mutation *m, size_t n)
-{
-    if (nlog == logcap) {
-        logcap = logcap ? logcap * 2 : 64;
-        logv = realloc(logv, sizeof(logged) * logcap);
-    }
-    memset(&logv[nlog], 0, sizeof(logged));
-    logv[nlog].lsn = lsn;
-    rec_encode_log(&logv[nlog].val, lsn, m, n);
-    nlog++;
-}
-
-static void log_free(void)
-{
-    for (size_t i = 0; i < nlog; i++) rec_buf_free(&logv[i].val);
-    free(logv);
-    logv = NULL;
-    nlog = logcap = 0;
-}
-
 /* ------------------------------------------------------------ state */
 
 static collection *make(int kind)
@@ -125,58 +86,7 @@ static collection *make(int kind)
     return c;
 }
 
-typedef struct dump {
-    char *p;
-    size_t len, cap;
-} dump;
-
-static void dump_add(dump *d, const void *p, size_t n)
-{
-    if (d->len + n > d->cap) {
-        d->cap = (d->len + n) * 2 + 256;
-        d->p = realloc(d->p, d->cap);
-    }
-    memcpy(d->p + d->len, p, n);
-    d->len += n;
-}
-
-static void dump_row(void *ctx, const char *key, size_t klen)
-{
-    void **a = ctx;
-    dump *d = a[0];
-    collection *c = a[1];
-    float v[8], norm;
-    const char *attr;
-    size_t alen;
-    assert_true(collection_get_vector(c, key, klen, v, &norm));
-    assert_true(collection_get_attr(c, key, klen, &attr, &alen));
-    dump_add(d, key, klen);
-    dump_add(d, "", 1);
-    dump_add(d, v, sizeof(v));
-    dump_add(d, &norm, sizeof(norm));
-    dump_add(d, &alen, sizeof(alen));
-    if (attr) dump_add(d, attr, alen);
-}
-
 static const char *names[] = {"a", "b", "c", "d"};
-
-static dump snapshot(void)
-{
-    dump d = {0};
-    for (int i = 0; i < 4; i++) {
-        collection *c = db_lookup(names[i], 1);
-        dump_add(&d, names[i], 2);
-        if (!c) continue;
-        uint64_t rows = collection_rows(c), attrs = collection_attr_count(c), uid = c->uid;
-        dump_add(&d, &rows, sizeof(rows));
-        dump_add(&d, &attrs, sizeof(attrs));
-        dump_add(&d, &uid, sizeof(uid));
-        dump_add(&d, collection_get_spec(c), offsetof(collection_spec, index_type));
-        void *a[2] = {&d, c};
-        collection_range(c, NULL, 0, 1, NULL, 0, 1, -1, dump_row, a);
-    }
-    return d;
-}
 
 /* Upserts (60%), attribute changes, deletes, over keys k0..k<nkeys-1>. */
 static void random_writes(const char *name, int steps, int nkeys)

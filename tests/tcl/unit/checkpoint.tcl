@@ -5,22 +5,9 @@
 # truncated at the checkpoint; sealed indexes are loaded, not rebuilt; while
 # loading the server answers -LOADING and INFO says loading:1.
 
-# Every observable fact about the keyspace, as one comparable list.
-proc ck_snapshot {} {
-    set out {}
-    foreach k [lsort [r keys *]] {
-        lappend out key $k [r type $k] [r vcard $k] [r vdim $k]
-        foreach e [r vrange $k - +] {
-            lappend out $e [r vemb $k $e] [r vgetattr $k $e]
-        }
-        set dim [r vdim $k]
-        set q {}
-        for {set i 0} {$i < $dim} {incr i} { lappend q [expr {($i % 3) - 0.5}] }
-        lappend out [r vsim $k VALUES $dim {*}$q WITHSCORES WITHATTRIBS TRUTH COUNT 20]
-        lappend out [r vsim $k VALUES $dim {*}$q WITHSCORES COUNT 10 EF 500]
-    }
-    return $out
-}
+source [file join $::vt_dir support persist_util.tcl]
+
+proc ck_snapshot {} { return [persist_snapshot 1] }
 
 # n elements e<from>..e<from+n-1> in key k, 8-d, every third with an attribute.
 proc ck_fill {k from n} {

@@ -4,21 +4,7 @@
 # element's VEMB and VGETATTR, and VSIM TRUTH results are identical before
 # and after. With appendonly no, nothing is written to dir.
 
-# Every observable fact about the keyspace, as one comparable list.
-proc persist_snapshot {} {
-    set out {}
-    foreach k [lsort [r keys *]] {
-        lappend out key $k [r type $k] [r vcard $k] [r vdim $k]
-        foreach e [r vrange $k - +] {
-            lappend out $e [r vemb $k $e] [r vgetattr $k $e]
-        }
-        set dim [r vdim $k]
-        set q {}
-        for {set i 0} {$i < $dim} {incr i} { lappend q [expr {($i % 3) - 0.5}] }
-        lappend out [r vsim $k VALUES $dim {*}$q WITHSCORES WITHATTRIBS TRUTH COUNT 50]
-    }
-    return $out
-}
+source [file join $::vt_dir support persist_util.tcl]
 
 # Applies one round of every kind of write; `seed` varies the data.
 proc persist_writes {seed} {
