@@ -947,35 +947,6 @@ int storage_write(storage *s, storage_batch *b, int sync, char *err, size_t errl
     return no_rocksdb(err, errlen);
 }
 
-int storage_write_nowal(storage *s, storage_batch *b, char *err, size_t errlen)
-{
-    assert(b->s == s);
-    const unsigned allowed = (1u << REC_CF_DATA) | (1u << REC_CF_INDEX);
-    if (s->read_only) {
-        snprintf(err, errlen, "bulk write failed: the database is open read-only");
-        return -1;
-    }
-    if (b->families & ~allowed) {
-        snprintf(err, errlen, "bulk write failed: a bulk batch may only touch data and index");
-        return -1;
-    }
-    char *rerr = NULL;
-    rocksdb_write(s->db, s->wo_nowal, b->wb, &rerr);
-    if (rerr) return st_write_fail(s, err, errlen, "bulk write failed", rerr);
-    return 0;
-}
-
-int storage_flush_bulk(storage *s, char *err, size_t errlen)
-{
-    if (s->read_only) return 0;
-    for (int f = REC_CF_DATA; f <= REC_CF_INDEX; f++) {
-        char *rerr = NULL;
-        rocksdb_flush_cf(s->db, s->fo, s->cf[f], &rerr);
-        if (rerr) return st_write_fail(s, err, errlen, "bulk write flush failed", rerr);
-    }
-    return 0;
-}
-
 int storage_write_bulk(storage *s, storage_batch *b, char *err, size_t errlen)
 {
     (void)s, (void)b;
