@@ -190,7 +190,7 @@ done
 
 stamp "at the start"
 say "bench-persist: $(nproc) cores;$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2);" \
-    "$(git rev-parse --short HEAD 2>/dev/null || echo '?') $(git log -1 --format=%s 2>/dev/null | cut -c1-60)"
+    "$(git log -1 --format='%h %s' 2>/dev/null | cut -c1-70 || true)"
 say "bench-persist: ROWS=$ROWS x $DIM, VADD FP32 quant=$QUANT M 16 EF 200," \
     "segment-max-rows $SEGMENT_MAX_ROWS, $LOAD_CONNS connections x depth $LOAD_DEPTH, port $PORT," \
     "scratch $ROOT"

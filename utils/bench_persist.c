@@ -774,7 +774,7 @@ static int bp_cmd_summary(const char *file)
     if (ck > 0 && raw > 0) {
         snprintf(m, sizeof(m), "%s B = %.2fx raw (INFO checkpoint_last_bytes)",
                  bp_commas(a, sizeof(a), ck), ck / raw);
-        bp_row("  bytes the checkpoint wrote", m, "", "");
+        bp_row("  bytes the last checkpoint wrote", m, "", "");
     }
     static const char *const fams[] = {"data", "index", "log", "meta"};
     if (bp_get(&r, "rocksdb_data_live_bytes") >= 0 && raw > 0) {
@@ -788,6 +788,15 @@ static int bp_cmd_summary(const char *file)
                                     fams[i], v / raw);
         }
         bp_row("  live per family / raw (RocksDB estimate)", list, "", "");
+        double state = 0;
+        for (size_t i = 0; i < 4; i++) {
+            char name[64];
+            snprintf(name, sizeof(name), "rocksdb_%s_live_bytes", fams[i]);
+            if (strcmp(fams[i], "log") != 0 && bp_get(&r, name) > 0) state += bp_get(&r, name);
+        }
+        snprintf(m, sizeof(m), "%s B = %.2fx raw (data + index + meta, live)",
+                 bp_commas(a, sizeof(a), state), state / raw);
+        bp_row("  checkpointed state without the log", m, "", "");
     }
     double sh = bp_get(&r, "shutdown_s");
     if (sh >= 0) {
