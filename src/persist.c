@@ -350,7 +350,9 @@ static void *lt_main(void *arg)
             storage_batch_clear(it->b);
         }
         long long now = util_mstime();
-        if (unsynced && persist_appendfsync == PERSIST_FSYNC_EVERYSEC &&
+        /* CONFIG SET may change the policy meanwhile: read it atomically. */
+        if (unsynced && __atomic_load_n(&persist_appendfsync, __ATOMIC_RELAXED) ==
+                            PERSIST_FSYNC_EVERYSEC &&
             now - last_sync >= PERSIST_SYNC_PERIOD_MS) {
             if (storage_sync_wal(st, err, sizeof(err)) != 0) lt_fail(err);
             unsynced = 0;
