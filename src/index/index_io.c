@@ -2,7 +2,7 @@
  * index_io.c -- the save format shared by every index type: a stream of
  * checksummed sections written field by field in little-endian.
  *
- * Stream layout (version 1):
+ * Stream layout (version 2):
  *
  *   magic    8 bytes  "VXIDX\0\0\1"
  *   version  u32      INDEX_FORMAT_VERSION
@@ -32,7 +32,7 @@
 
 #include "index/index_impl.h"
 
-#define INDEX_FORMAT_VERSION 1u
+#define INDEX_FORMAT_VERSION 2u /* 2: HNSW codes recomputed at load */
 #define TAG_HEAD             INDEX_TAG('H', 'E', 'A', 'D')
 #define TAG_END              INDEX_TAG('E', 'N', 'D', '.')
 /* Read step (bytes): a truncated stream costs at most this much extra. */

@@ -133,10 +133,10 @@ static void test_corrupt(void **state)
         assert_non_null(ok);
         index_free(ok);
         /* Wrong version, wrong magic, wrong column. */
-        s.buf[8] = 2;
-        assert_null(load(data, &s, INDEX_METRIC_COSINE, err, sizeof(err)));
-        assert_string_equal(err, "unsupported index format version 2 (this build reads 1)");
         s.buf[8] = 1;
+        assert_null(load(data, &s, INDEX_METRIC_COSINE, err, sizeof(err)));
+        assert_string_equal(err, "unsupported index format version 1 (this build reads 2)");
+        s.buf[8] = 2;
         s.buf[0] = 'X';
         assert_null(load(data, &s, INDEX_METRIC_COSINE, err, sizeof(err)));
         assert_string_equal(err, "not an index stream (bad magic)");
@@ -187,7 +187,7 @@ static void test_absurd_lengths(void **state)
     index_set_allocator(cap_malloc, cap_calloc, cap_realloc, free);
     float data[DIM * 4] = {0};
     tu_stream s = {0};
-    const uint8_t pre[12] = {'V', 'X', 'I', 'D', 'X', 0, 0, 1, 1, 0, 0, 0};
+    const uint8_t pre[12] = {'V', 'X', 'I', 'D', 'X', 0, 0, 1, 2, 0, 0, 0};
     tu_write(&s, pre, 12);
     uint8_t sec[12] = {'H', 'E', 'A', 'D', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f};
     tu_write(&s, sec, 12);
