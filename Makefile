@@ -132,7 +132,7 @@ tsan: deps
 	  $(MAKE) --no-print-directory BUILD=build-tsan SANITIZE=thread OPT=-O1 test-unit
 
 # ------------------------------------------------------------------ bench
-bench: bench-net bench-index bench-vset
+bench: bench-net bench-index bench-vset bench-persist
 
 bench-net: deps src/vectis-server
 	./utils/bench-net.sh
