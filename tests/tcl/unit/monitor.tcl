@@ -104,7 +104,7 @@ start_server {tags {monitor}} {
         }
         for {set i 0} {$i < 100} {incr i} { r echo x }
         assert_equal PONG [r ping]
-        wait_for_condition 100 20 {[info_field connected_clients clients] == $base} else {
+        wait_for_condition 100 20 {[info_field connected_clients clients] <= $base} else {
             fail "monitors not freed"
         }
     }
