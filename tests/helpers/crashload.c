@@ -704,7 +704,8 @@ static int run_verify(const options *o)
     long long window_ms = 0;
     if (lost) {
         long long oldest = res.ack_ms[m];
-        window_ms = res.kill_ms >= 0 ? res.kill_ms - oldest : -1;
+        /* A reply read after the kill was sent just before it: window 0. */
+        window_ms = res.kill_ms < 0 ? -1 : oldest > res.kill_ms ? 0 : res.kill_ms - oldest;
         if (!strcmp(o->fsync, "always")) {
             violation("appendfsync always lost %ld acknowledged element(s): e%ld..e%ld "
                       "(the oldest acked %lld ms before the kill; -1: no kill)",
