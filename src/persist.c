@@ -24,9 +24,10 @@
  * persist_commit() after each turn and before net_before_sleep() writes the
  * replies. Under `appendfsync always` the batch goes to RocksDB in one
  * synced storage_write right there. Under `everysec` and `no` it is handed
- * to the log thread, which writes the batches in order (milliseconds
- * behind) and, under everysec, syncs the WAL once a second; the loop only
- * waits when 64 MB of batches are queued. So the loop never waits on the
+ * to the log thread (once it holds 1 MB or is 5 ms old, so that busy turns
+ * share one WAL write), which writes the batches in order and, under
+ * everysec, syncs the WAL once a second; the loop only waits when 64 MB of
+ * batches are queued. So the loop never waits on the
  * disk except under `always`, and a kill -9 can lose at most what was
  * queued, well inside the everysec loss window. A client whose socket was backed up has its write
  * event armed, which could send an acknowledgement in the middle of a turn;
@@ -90,6 +91,8 @@
 
 #define PERSIST_SYNC_PERIOD_MS 1000 /* appendfsync everysec */
 #define PERSIST_QUEUE_MAX ((size_t)64 << 20) /* log bytes queued before the loop waits */
+#define PERSIST_HANDOFF_BYTES ((size_t)1 << 20) /* everysec/no: batch size handed over, */
+#define PERSIST_HANDOFF_MS 5                     /* or its age: fewer, larger WAL writes */
 #define PERSIST_RETRY_MS 5000       /* after a failed checkpoint, before a scheduled retry */
 #define PERSIST_YIELD_MS 20         /* loading: work between two turns of the event loop */
 #define PERSIST_MAX_SAVE_POINTS 16
@@ -104,6 +107,7 @@ static rec_buf enc;
 static uint64_t *ids; /* clients whose writes are in the batch */
 static size_t nids, idcap;
 static uint64_t batch_last_lsn;
+static long long batch_first_ms; /* when the batch got its first record (0: empty) */
 static int misconf;
 static int low_disk; /* free space below min-free-disk */
 long long persist_min_free_disk = PERSIST_DEFAULT_MIN_FREE;
@@ -172,6 +176,7 @@ static void sleep_us(long us)
 static void persist_log(uint64_t lsn, const struct rec_mutation *m, size_t n)
 {
     rec_encode_log(&enc, lsn, m, n);
+    if (!batch_first_ms) batch_first_ms = util_mstime();
     storage_batch_put_log(batch, lsn, enc.p, enc.len);
     batch_last_lsn = lsn;
     client *c = srv.current_client;
@@ -243,7 +248,12 @@ void persist_commit(void)
         return;
     }
     if (!misconf && lt_running && persist_appendfsync != PERSIST_FSYNC_ALWAYS) {
-        lt_enqueue();
+        /* The replies do not wait for this write: let a few turns share it. */
+        if (storage_batch_bytes(batch) >= PERSIST_HANDOFF_BYTES ||
+            util_mstime() - batch_first_ms >= PERSIST_HANDOFF_MS || srv.shutdown_asap) {
+            lt_enqueue();
+            batch_first_ms = 0;
+        }
         nids = 0;
         return;
     }
@@ -266,6 +276,7 @@ void persist_commit(void)
         }
     }
     storage_batch_clear(batch);
+    batch_first_ms = 0;
     nids = 0;
 }
 
@@ -580,6 +591,7 @@ static int save_point_due(long long now)
 void persist_cron(void)
 {
     check_disk();
+    if (st && batch_first_ms) persist_commit(); /* an idle loop's last small batch */
     if (!st || ck_running || misconf || low_disk || srv.loading) return;
     long long now = util_mstime();
     if (!ck_last_ok && now - ck_last_try_ms < PERSIST_RETRY_MS) return;
@@ -629,6 +641,10 @@ long long persist_lastsave(void)
 void persist_stop(int save)
 {
     if (!st) return;
+    if (lt_running && storage_batch_count(batch)) {
+        lt_enqueue();
+        batch_first_ms = 0;
+    }
     persist_commit();
     if (lt_running) lt_drain();
     if (ck_running) { /* let the worker finish it; its completion only frees */

@@ -12,6 +12,14 @@
  * a background job only while fewer than nthreads - 1 workers run one, so
  * a long index build never leaves searches without a thread.
  *
+ * A background job runs at nice WORKERS_BG_NICE (the thread's priority is
+ * raised back after it), so on a busy machine the CPU goes first to the
+ * event loop, the log thread and searches, and index builds catch up in
+ * the gaps: acknowledged writes do not wait for indexing. Only when the
+ * process may raise a priority back (root, or RLIMIT_NICE) -- otherwise a
+ * thread niced once would stay slow for the searches it runs next -- which
+ * each thread checks once at start.
+ *
  * Rejected: libevent's event_active() from worker threads. It requires
  * evthread_use_pthreads(), which puts a lock around every event operation
  * of the main loop for the benefit of a rare cross-thread call; an eventfd
@@ -27,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -60,9 +69,21 @@ void job_init(job *j, const job_type *type, struct client *owner, int proto)
     j->submitted_us = j->started_us = j->finished_us = 0;
 }
 
+#define WORKERS_BG_NICE 10 /* about 1/10 of a CPU against a nice-0 thread */
+
+/* 1 when this thread can lower its priority and raise it back. */
+static int renice_probe(void)
+{
+    pid_t tid = gettid();
+    if (setpriority(PRIO_PROCESS, (id_t)tid, 1) != 0) return 0;
+    return setpriority(PRIO_PROCESS, (id_t)tid, 0) == 0;
+}
+
 static void *worker_main(void *arg)
 {
     worker_pool *p = arg;
+    int renice = renice_probe();
+    pid_t tid = gettid();
     for (;;) {
         pthread_mutex_lock(&p->lock);
         int bmax = p->nthreads > 1 ? p->nthreads - 1 : 1;
@@ -90,9 +111,11 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&p->lock);
 
         j->next = NULL;
+        if (bg && renice) setpriority(PRIO_PROCESS, (id_t)tid, WORKERS_BG_NICE);
         j->started_us = util_monotonic_us();
         j->type->run(j);
         j->finished_us = util_monotonic_us();
+        if (bg && renice) setpriority(PRIO_PROCESS, (id_t)tid, 0);
         if (bg) {
             pthread_mutex_lock(&p->lock);
             p->brunning--;
