@@ -742,5 +742,14 @@ void persist_info(char *buf, size_t buflen)
                       fsync_names[persist_appendfsync % 3], misconf ? "err" : "ok", low_disk,
                       (unsigned long long)atomic_load(&lt_written_lsn), (unsigned long long)ck_last_lsn,
                       (unsigned long long)ck_last_bytes);
+    if (st && n > 0 && (size_t)n < buflen) {
+        /* The log on disk: what a crash now would replay (after the
+         * checkpoint). 0 0 when empty. */
+        uint64_t first = 0, last = 0;
+        char err[128];
+        if (storage_log_bounds(st, &first, &last, err, sizeof(err)) < 0) first = last = 0;
+        n += snprintf(buf + n, buflen - (size_t)n, "log_first_lsn:%llu\r\nlog_last_lsn:%llu\r\n",
+                      (unsigned long long)first, (unsigned long long)last);
+    }
     if (st && n > 0 && (size_t)n < buflen) storage_stats(st, buf + n, buflen - (size_t)n);
 }

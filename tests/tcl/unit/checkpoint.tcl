@@ -95,6 +95,14 @@ start_server {tags {persistence vectis-only}
         assert_equal ok [info_field rdb_last_bgsave_status persistence]
         assert_equal 0 [info_field rdb_bgsave_in_progress persistence]
         assert {[info_field checkpoint_lsn persistence] >= 2500}
+        # The log kept on disk starts after the checkpoint (or is empty).
+        set first [info_field log_first_lsn persistence]
+        assert {$first == 0 || $first > [info_field checkpoint_lsn persistence]}
+        r vadd s VALUES 8 1 2 3 4 5 6 7 8 newest
+        wait_for_condition 100 20 {
+            [info_field log_last_lsn persistence] == [info_field aof_last_lsn persistence]
+        } else { vt_fail "log_last_lsn: [r info persistence]" }
+        assert {[info_field log_first_lsn persistence] > [info_field checkpoint_lsn persistence]}
         assert_match {*Checkpoint at lsn*done*} [vt_server_log [vt_srv_id 0]]
     }
 
