@@ -128,3 +128,25 @@ start_server {tags {persistence vectis-only}} {
         assert_error {ERR*} {r config set appendonly yes}
     }
 }
+
+start_server {tags {persistence vectis-only} overrides {appendonly yes appendfsync everysec save {""}}} {
+    test {CONFIG SET appendfsync always at run time: later writes survive kill -9, in order} {
+        set rd [redis_deferring_client]
+        for {set i 0} {$i < 500} {incr i} { $rd vadd s VALUES 2 1 $i e$i }
+        for {set i 0} {$i < 500} {incr i} { $rd read }
+        $rd close
+        r config set appendfsync always
+        assert_match {*aof_fsync:always*} [r info persistence]
+        r vadd s VALUES 2 1 1 last
+        r vrem s e7
+        set before [persist_snapshot]
+        server_expect_exit
+        exec kill -9 [srv 0 pid]
+        wait_for_server_exit
+        restart_server
+        # The everysec writes before the switch were written (in order)
+        # before the first synced one, so nothing is missing.
+        assert_equal $before [persist_snapshot]
+        assert_equal 500 [r vcard s]
+    }
+}
