@@ -17,6 +17,8 @@ if {$df_why ne ""} {
     puts "    skipped: cannot mount a tmpfs ($df_why)"
     incr ::vt::skipped
 } else {
+    # The tmpfs is unmounted however the block ends (a dead server aborts it).
+    set df_code [catch {
     start_server [list tags {persistence vectis-only} \
                       overrides [list appendonly yes appendfsync always save {""} dir $df_dir \
                                            min-free-disk 12mb hz 100]] {
@@ -75,5 +77,7 @@ if {$df_why ne ""} {
             assert_equal 1 [r vadd s VALUES 4 1 1 1 1 after]
         }
     }
+    } df_err df_opts]
     catch {exec umount $df_dir}
+    if {$df_code} { return -options $df_opts $df_err }
 }
