@@ -27,6 +27,7 @@
 #include "resp/resp.h"
 
 #include <math.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,15 +89,17 @@ static int val_number(const char *b, size_t len, size_t *pos, long long *out)
         i++;
     }
     size_t digits = 0;
-    long long v = 0;
+    /* The magnitude, unsigned: LLONG_MIN's is one more than LLONG_MAX. */
+    unsigned long long v = 0, lim = neg ? (unsigned long long)LLONG_MAX + 1 : LLONG_MAX;
     while (i < len && b[i] >= '0' && b[i] <= '9') {
-        v = v * 10 + (b[i] - '0');
+        unsigned d = (unsigned)(b[i] - '0');
+        if (v > (lim - d) / 10) return 0; /* beyond a long long: not a RESP integer */
+        v = v * 10 + d;
         i++;
         digits++;
-        if (digits > 19) return 0;
     }
     if (digits == 0 || i + 1 >= len || b[i] != '\r' || b[i + 1] != '\n') return 0;
-    *out = neg ? -v : v;
+    *out = neg ? (v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v) : (long long)v;
     *pos = i + 2;
     return 1;
 }
