@@ -67,25 +67,6 @@ static void checkpoint_wanted(void)
 
 /* ------------------------------------------------------------ state */
 
-static collection *make(int kind)
-{
-    collection_spec sp;
-    memset(&sp, 0, sizeof(sp));
-    sp.dim = 8;
-    sp.elem = INDEX_ELEM_F32;
-    sp.metric = INDEX_METRIC_IP;
-    sp.index_type = kind == 3 ? "FLAT" : "HNSW";
-    sp.M = 8;
-    sp.efc = 40;
-    sp.quant = kind == 1 ? VSET_BIN : kind == 2 ? VSET_NOQUANT : VSET_Q8;
-    sp.normalize = 1;
-    sp.from_vadd = 1;
-    char err[256];
-    collection *c = collection_new(&sp, err, sizeof(err));
-    assert_non_null(c);
-    return c;
-}
-
 static const char *names[] = {"a", "b", "c", "d"};
 
 /* Upserts (60%), attribute changes, deletes, over keys k0..k<nkeys-1>. */
@@ -194,7 +175,8 @@ static void replay_after(uint64_t k)
 static void test_round_trip(void **state)
 {
     (void)state;
-    for (int i = 0; i < 4; i++) db_add(names[i], 1, make(i));
+    static const int kinds[4] = {0, 1, 2, 4}; /* Q8, BIN, NOQUANT, FLAT */
+    for (int i = 0; i < 4; i++) db_add(names[i], 1, make_set(kinds[i]));
     random_writes("a", 5000, 3000); /* several sealed segments */
     random_writes("b", 300, 100);
     random_writes("c", 1500, 1500);
@@ -295,7 +277,7 @@ static int stop_cb(void *ctx, uint64_t bytes)
 static void test_damage_and_abort(void **state)
 {
     (void)state;
-    collection *c = make(2);
+    collection *c = make_set(2);
     db_add("a", 1, c);
     random_writes("a", 2000, 2000);
     drain();

@@ -1,8 +1,8 @@
 /*
  * test_engine_util.h -- helpers shared by the engine tests that compare a
  * whole keyspace before and after a round trip through the database
- * (test_replay.c, test_checkpoint.c): a seeded generator, a log hook that
- * keeps every LOG value, and a byte dump of every collection (spec, counts,
+ * (test_replay.c, test_checkpoint.c): a seeded generator, small vector
+ * sets of every kind, a log hook that keeps every LOG value, and a byte dump of every collection (spec, counts,
  * id, and per key the stored vector, norm and attribute). Header-only
  * (static functions) because every test file is its own binary.
  */
@@ -27,6 +27,30 @@ static uint64_t rnd(void)
     rs ^= rs >> 7;
     rs ^= rs << 17;
     return rs;
+}
+
+/* ------------------------------------------------------------ collections */
+
+/* An 8-d IP vector set (normalised, as VADD makes them): kind 0 HNSW Q8,
+ * 1 HNSW BIN, 2 HNSW NOQUANT, 3 HNSW Q8 with REDUCE from 12-d, 4 FLAT. */
+static collection *make_set(int kind)
+{
+    collection_spec sp;
+    memset(&sp, 0, sizeof(sp));
+    sp.dim = 8;
+    sp.elem = INDEX_ELEM_F32;
+    sp.metric = INDEX_METRIC_IP;
+    sp.index_type = kind == 4 ? "FLAT" : "HNSW";
+    sp.M = 8;
+    sp.efc = 50;
+    sp.quant = kind == 1 ? VSET_BIN : kind == 2 ? VSET_NOQUANT : VSET_Q8;
+    sp.normalize = 1;
+    sp.from_vadd = 1;
+    if (kind == 3) sp.proj_in_dim = 12;
+    char err[256];
+    collection *c = collection_new(&sp, err, sizeof(err));
+    assert_non_null(c);
+    return c;
 }
 
 /* ------------------------------------------------------------ the log */

@@ -26,26 +26,6 @@
 #include "engine/record.h"
 #include "test_engine_util.h"
 
-static collection *make(int kind)
-{
-    collection_spec sp;
-    memset(&sp, 0, sizeof(sp));
-    sp.dim = 8;
-    sp.elem = INDEX_ELEM_F32;
-    sp.metric = INDEX_METRIC_IP;
-    sp.index_type = "HNSW";
-    sp.M = 8;
-    sp.efc = 50;
-    sp.quant = kind == 1 ? VSET_BIN : kind == 2 ? VSET_NOQUANT : VSET_Q8;
-    sp.normalize = 1;
-    sp.from_vadd = 1;
-    if (kind == 3) sp.proj_in_dim = 12;
-    char err[256];
-    collection *c = collection_new(&sp, err, sizeof(err));
-    assert_non_null(c);
-    return c;
-}
-
 static const char *names[] = {"a", "b", "c", "d", "e"};
 
 static void random_writes(int steps)
@@ -55,7 +35,7 @@ static void random_writes(int steps)
         collection *c = db_lookup(name, strlen(name));
         int op = (int)(rnd() % 100);
         if (!c) {
-            c = make((int)(rnd() % 4));
+            c = make_set((int)(rnd() % 4));
             db_add(name, strlen(name), c);
             continue;
         }
@@ -126,7 +106,7 @@ static void test_round_trip(void **state)
         while (rec_log_next(&it, &m))
             if (m.op == REC_OP_CREATE_COLLECTION && m.cid > maxid) maxid = m.cid;
     }
-    collection *c = make(0);
+    collection *c = make_set(0);
     assert_true(collection_uid(c) > maxid);
     collection_unref(c);
 
@@ -141,7 +121,7 @@ static void test_bad_input(void **state)
     (void)state;
     char err[512];
     engine_set_log(hook);
-    collection *c = make(0);
+    collection *c = make_set(0);
     db_add("x", 1, c);
     float v[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     collection_upsert(c, "k", 1, v, NULL, 0, 0);
