@@ -83,20 +83,13 @@ static attrs attrs_unusable_rec = {0, 0, 0};
 
 /* A value while decoding: strings and tuple items are offsets into the
  * scratch arrays (they may be reallocated while decoding). */
-typedef struct tmp_value {
-    uint32_t type;
-    uint32_t len;
-    double num;
-    size_t off; /* ATTRS_STR: offset in bytes; ATTRS_TUPLE: first item index */
-} tmp_value;
-
 typedef struct tmp_entry {
     size_t koff;
     uint32_t klen;
     uint32_t hash;
     uint32_t order;  /* position in the document, for first-wins dedup */
     const char *key; /* set after decoding, for sorting */
-    tmp_value v;
+    attrs_staged v;
 } tmp_entry;
 
 typedef struct decoder {
@@ -105,7 +98,7 @@ typedef struct decoder {
     size_t blen, bcap;
     tmp_entry *ents;
     size_t nents, ecap;
-    tmp_value *items;
+    attrs_staged *items;
     size_t nitems, icap;
 } decoder;
 
@@ -453,7 +446,7 @@ close:
 
 /* Parses a scalar (string, number, true/false/null) into *v. Returns 1, 0
  * on a syntax error, -1 if the value is an array or object (not parsed). */
-static int parse_scalar(decoder *d, tmp_value *v)
+static int parse_scalar(decoder *d, attrs_staged *v)
 {
     memset(v, 0, sizeof(*v));
     switch (*d->p) {
@@ -492,7 +485,7 @@ static int parse_scalar(decoder *d, tmp_value *v)
 
 /* Parses the array at d->p into a tuple (or ATTRS_UNSUPPORTED if it holds an
  * array or object). Returns 1, or 0 on a syntax error. */
-static int parse_array(decoder *d, tmp_value *v)
+static int parse_array(decoder *d, attrs_staged *v)
 {
     size_t items0 = d->nitems, bytes0 = d->blen;
     int nested = 0;
@@ -504,7 +497,7 @@ static int parse_array(decoder *d, tmp_value *v)
         for (;;) {
             skip_ws(d);
             if (d->p >= d->end) return 0;
-            tmp_value item;
+            attrs_staged item;
             int r = parse_scalar(d, &item);
             if (r == 0) return 0;
             if (r < 0) {
@@ -512,7 +505,7 @@ static int parse_array(decoder *d, tmp_value *v)
                 /* The array itself is one level of the value. */
                 if (!skip_value(d, ATTRS_MAX_DEPTH - 1)) return 0;
             } else if (!nested) {
-                d->items = grow(d->items, &d->icap, d->nitems + 1, sizeof(tmp_value));
+                d->items = grow(d->items, &d->icap, d->nitems + 1, sizeof(attrs_staged));
                 d->items[d->nitems++] = item;
             }
             skip_ws(d);
@@ -562,7 +555,7 @@ static int parse_document(decoder *d)
             skip_ws(d);
             if (d->p >= d->end) return 0;
 
-            tmp_value v;
+            attrs_staged v;
             int r = parse_scalar(d, &v);
             if (r == 0) return 0;
             if (r < 0) {
@@ -608,19 +601,6 @@ static int cmp_entry(const void *pa, const void *pb)
     return a->order < b->order ? -1 : (a->order > b->order);
 }
 
-static void pack_value(attrs_value *out, const tmp_value *in, const char *bytes,
-                       const attrs_value *items)
-{
-    out->type = in->type;
-    out->len = in->len;
-    out->num = in->num;
-    out->str = NULL;
-    if (in->type == ATTRS_STR)
-        out->str = bytes + in->off;
-    else if (in->type == ATTRS_TUPLE)
-        out->items = items + in->off;
-}
-
 attrs *attrs_decode(const char *json, size_t len)
 {
     if (json == NULL || len > UINT32_MAX) return &attrs_unusable_rec;
@@ -657,13 +637,13 @@ attrs *attrs_decode(const char *json, size_t len)
         char *bytes = (char *)(items + d.nitems);
         if (d.blen) memcpy(bytes, d.bytes, d.blen);
         for (size_t i = 0; i < d.nitems; i++)
-            pack_value(&items[i], &d.items[i], bytes, items);
+            attrs_staged_pack(&items[i], &d.items[i], bytes, items);
         for (size_t i = 0; i < n; i++) {
             attrs_entry *e = &rec->entries[i];
             e->hash = d.ents[i].hash;
             e->keylen = d.ents[i].klen;
             e->key = bytes + d.ents[i].koff;
-            pack_value(&e->v, &d.ents[i].v, bytes, items);
+            attrs_staged_pack(&e->v, &d.ents[i].v, bytes, items);
         }
     }
     xfree(d.bytes);

@@ -82,6 +82,31 @@ typedef struct attrs_value {
     };
 } attrs_value;
 
+/* A value being built before its strings and tuple items have their final
+ * place (attrs.c while decoding, expr.c while compiling constants): off is
+ * the offset of the string bytes, or the index of the first tuple item. */
+typedef struct attrs_staged {
+    uint32_t type;
+    uint32_t len;
+    double num;
+    size_t off;
+} attrs_staged;
+
+/* The final value of in, once its strings live at `bytes` and its tuple
+ * items at `items`. */
+static inline void attrs_staged_pack(attrs_value *out, const attrs_staged *in, const char *bytes,
+                                     const attrs_value *items)
+{
+    out->type = in->type;
+    out->len = in->len;
+    out->num = in->num;
+    out->str = NULL;
+    if (in->type == ATTRS_STR)
+        out->str = bytes + in->off;
+    else if (in->type == ATTRS_TUPLE)
+        out->items = items + in->off;
+}
+
 /* A decoded record (opaque). */
 typedef struct attrs attrs;
 

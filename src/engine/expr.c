@@ -179,13 +179,6 @@ typedef struct token {
 
 /* A constant or tuple item while compiling: strings and items are offsets
  * (the scratch arrays move as they grow). */
-typedef struct cvalue {
-    uint32_t type;
-    uint32_t len;
-    double num;
-    size_t off;
-} cvalue;
-
 typedef struct csel {
     size_t off;
     uint32_t len;
@@ -196,9 +189,9 @@ typedef struct cstate {
     const char *src, *p, *end;
     token *toks;
     size_t ntoks, tcap;
-    cvalue *consts;
+    attrs_staged *consts;
     size_t nconsts, ccap;
-    cvalue *items;
+    attrs_staged *items;
     size_t nitems, icap;
     csel *sels;
     size_t nsels, scap;
@@ -254,9 +247,9 @@ static int peek(const cstate *cs, size_t i)
     return (size_t)(cs->end - cs->p) > i ? (unsigned char)cs->p[i] : 0;
 }
 
-static uint32_t add_const(cstate *cs, const cvalue *v)
+static uint32_t add_const(cstate *cs, const attrs_staged *v)
 {
-    cs->consts = grow(cs->consts, &cs->ccap, cs->nconsts + 1, sizeof(cvalue));
+    cs->consts = grow(cs->consts, &cs->ccap, cs->nconsts + 1, sizeof(attrs_staged));
     cs->consts[cs->nconsts] = *v;
     return (uint32_t)cs->nconsts++;
 }
@@ -289,7 +282,7 @@ static int lex_number(cstate *cs, double *num)
 /* Lexes a quoted string at the cursor into a string value (escapes
  * decoded into the byte scratch). Returns 0 if unterminated (cursor at the
  * end). */
-static int lex_string(cstate *cs, cvalue *v)
+static int lex_string(cstate *cs, attrs_staged *v)
 {
     char quote = *cs->p++;
     const char *start = cs->p;
@@ -303,7 +296,7 @@ static int lex_string(cstate *cs, cvalue *v)
             cs->p++;
             cs->bytes = grow(cs->bytes, &cs->bcap, cs->blen + raw, 1);
             size_t n = attrs_unescape(start, raw, cs->bytes + cs->blen);
-            *v = (cvalue){.type = ATTRS_STR,
+            *v = (attrs_staged){.type = ATTRS_STR,
                           .len = (uint32_t)n,
                           .num = attrs_str_to_num(cs->bytes + cs->blen, n),
                           .off = cs->blen};
@@ -316,7 +309,7 @@ static int lex_string(cstate *cs, cvalue *v)
 }
 
 /* Lexes a tuple at the cursor (at '['). Returns 0 on a syntax error. */
-static int lex_tuple(cstate *cs, cvalue *v)
+static int lex_tuple(cstate *cs, attrs_staged *v)
 {
     size_t first = cs->nitems;
     cs->p++;
@@ -327,17 +320,17 @@ static int lex_tuple(cstate *cs, cvalue *v)
             cs->p++;
             break;
         }
-        cvalue item;
+        attrs_staged item;
         int c = peek(cs, 0);
         if (is_digit(c) || c == '-') {
-            item = (cvalue){.type = ATTRS_NUM};
+            item = (attrs_staged){.type = ATTRS_NUM};
             if (!lex_number(cs, &item.num)) return 0;
         } else if (c == '"' || c == '\'') {
             if (!lex_string(cs, &item)) return 0;
         } else {
             return 0;
         }
-        cs->items = grow(cs->items, &cs->icap, cs->nitems + 1, sizeof(cvalue));
+        cs->items = grow(cs->items, &cs->icap, cs->nitems + 1, sizeof(attrs_staged));
         cs->items[cs->nitems++] = item;
         while (is_space(peek(cs, 0)))
             cs->p++;
@@ -348,7 +341,7 @@ static int lex_tuple(cstate *cs, cvalue *v)
         if (peek(cs, 0) != ',') return 0;
         cs->p++;
     }
-    *v = (cvalue){.type = ATTRS_TUPLE, .len = (uint32_t)(cs->nitems - first), .off = first};
+    *v = (attrs_staged){.type = ATTRS_TUPLE, .len = (uint32_t)(cs->nitems - first), .off = first};
     return 1;
 }
 
@@ -407,7 +400,7 @@ static int lex_operator(cstate *cs)
         run++;
     if (run == 4 && memcmp(start, "null", 4) == 0) {
         cs->p += 4;
-        cvalue v = {.type = ATTRS_NULL};
+        attrs_staged v = {.type = ATTRS_NULL};
         add_token(cs, TK_VALUE, 0, 0, add_const(cs, &v));
         return 1;
     }
@@ -451,17 +444,17 @@ static int tokenize(cstate *cs)
             return 1;
         }
         if (is_digit(c) || (minus_is_number && c == '-' && is_digit(peek(cs, 1)))) {
-            cvalue v = {.type = ATTRS_NUM};
+            attrs_staged v = {.type = ATTRS_NUM};
             if (!lex_number(cs, &v.num)) return 0;
             add_token(cs, TK_VALUE, 0, 0, add_const(cs, &v));
         } else if (c == '"' || c == '\'') {
-            cvalue v;
+            attrs_staged v;
             if (!lex_string(cs, &v)) return 0;
             add_token(cs, TK_VALUE, 0, 0, add_const(cs, &v));
         } else if (c == '.' && is_sel_char(peek(cs, 1))) {
             lex_selector(cs);
         } else if (c == '[') {
-            cvalue v;
+            attrs_staged v;
             if (!lex_tuple(cs, &v)) return 0;
             add_token(cs, TK_VALUE, 0, 0, add_const(cs, &v));
         } else if (is_alpha(c) || is_op_char(c)) {
@@ -563,19 +556,6 @@ static void fuse(cstate *cs)
     cs->ninsn = o;
 }
 
-static void pack_value(attrs_value *out, const cvalue *in, const char *bytes,
-                       const attrs_value *items)
-{
-    out->type = in->type;
-    out->len = in->len;
-    out->num = in->num;
-    out->str = NULL;
-    if (in->type == ATTRS_STR)
-        out->str = bytes + in->off;
-    else if (in->type == ATTRS_TUPLE)
-        out->items = items + in->off;
-}
-
 /* Packs the compiled program into one allocation. */
 static expr *pack(const cstate *cs)
 {
@@ -599,9 +579,9 @@ static expr *pack(const cstate *cs)
     if (cs->ninsn) memcpy(prog, cs->prog, cs->ninsn * sizeof(expr_insn));
     if (cs->blen) memcpy(bytes, cs->bytes, cs->blen);
     for (size_t i = 0; i < cs->nitems; i++)
-        pack_value(&items[i], &cs->items[i], bytes, items);
+        attrs_staged_pack(&items[i], &cs->items[i], bytes, items);
     for (size_t i = 0; i < cs->nconsts; i++)
-        pack_value(&consts[i], &cs->consts[i], bytes, items);
+        attrs_staged_pack(&consts[i], &cs->consts[i], bytes, items);
     for (size_t i = 0; i < cs->nsels; i++)
         sels[i] = (expr_sel){
             .hash = cs->sels[i].hash, .len = cs->sels[i].len, .name = bytes + cs->sels[i].off};
