@@ -63,6 +63,7 @@
  * realtime stamp taken right before the exec is within a millisecond of the
  * process start).
  */
+#include "bench_info.h"
 #include "ds_io.h"
 
 #include <errno.h>
@@ -194,44 +195,6 @@ static redisContext *bp_connect(const bp_opts *o, double connect_s, double reply
     return c;
 }
 
-/* The value of numeric `field` in INFO `section`, or -1 when absent or on
- * error. */
-static double bp_info_field(redisContext *c, const char *section, const char *field)
-{
-    redisReply *r = redisCommand(c, "INFO %s", section);
-    double v = -1;
-    if (r && r->type == REDIS_REPLY_STRING) {
-        char pat[128];
-        snprintf(pat, sizeof(pat), "\n%s:", field);
-        const char *p = strstr(r->str, pat);
-        if (p) v = strtod(p + strlen(pat), NULL);
-    }
-    if (r) freeReplyObject(r);
-    return v;
-}
-
-/* Prints the lines of INFO `section` starting with one of `prefixes`
- * (NULL-terminated; NULL = every line), indented. */
-static void bp_print_info(redisContext *c, const char *section, const char *const *prefixes)
-{
-    redisReply *r = redisCommand(c, "INFO %s", section);
-    if (r == NULL || r->type != REDIS_REPLY_STRING) {
-        printf("  (INFO %s failed: %s)\n", section,
-               r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
-        if (r) freeReplyObject(r);
-        return;
-    }
-    char *save = NULL;
-    for (char *line = strtok_r(r->str, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
-        if (line[0] == '#') continue;
-        int show = prefixes == NULL;
-        for (size_t i = 0; prefixes && prefixes[i]; i++)
-            if (strncasecmp(line, prefixes[i], strlen(prefixes[i])) == 0) show = 1;
-        if (show) printf("  %s\n", line);
-    }
-    freeReplyObject(r);
-}
-
 static const char *const bp_persist_fields[] = {
     "loading", "rdb_", "checkpoint", "aof_enabled", "aof_fsync", "aof_last", "rocksdb_", NULL};
 static const char *const bp_vector_fields[] = {"collections:", "rows", "segments",
@@ -251,8 +214,8 @@ static double bp_wait_indexed(redisContext *c, double timeout)
 {
     double t0 = ds_now();
     for (;;) {
-        double u = bp_info_field(c, "vectors", "rows_unindexed");
-        double q = bp_info_field(c, "vectors", "index_build_queue");
+        double u = bench_info_field(c, "vectors", "rows_unindexed");
+        double q = bench_info_field(c, "vectors", "index_build_queue");
         double now = ds_now();
         if (u < 0) {
             fprintf(stderr, "bench_persist: INFO vectors has no rows_unindexed (%s)\n",
@@ -434,10 +397,10 @@ static int bp_cmd_load(const bp_opts *o)
         }
         if (c) {
             printf("INFO vectors:\n");
-            bp_print_info(c, "vectors", bp_vector_fields);
+            bench_print_info(c, "vectors", bp_vector_fields);
             printf("INFO memory:\n");
             static const char *const mem[] = {"used_memory:", "used_memory_rss:", NULL};
-            bp_print_info(c, "memory", mem);
+            bench_print_info(c, "memory", mem);
         }
         redisFree(c);
     }
@@ -459,7 +422,7 @@ static int bp_cmd_wait_indexed(const bp_opts *o)
         bp_result(label, "indexed_wait_s", ti - t0);
     }
     printf("INFO vectors:\n");
-    bp_print_info(c, "vectors", bp_vector_fields);
+    bench_print_info(c, "vectors", bp_vector_fields);
     redisFree(c);
     return ti > 0 ? 0 : 1;
 }
@@ -488,7 +451,7 @@ static int bp_cmd_save(const bp_opts *o)
         printf("LASTSAVE: %lld (now %.0f)\n", r->integer, bp_realtime());
     if (r) freeReplyObject(r);
     printf("INFO persistence:\n");
-    bp_print_info(c, "persistence", bp_persist_fields);
+    bench_print_info(c, "persistence", bp_persist_fields);
     redisFree(c);
     return 0;
 }
@@ -566,7 +529,7 @@ static int bp_cmd_first_vsim(const bp_opts *o)
             if (r) freeReplyObject(r);
         }
         if (c && t_loaded < 0) {
-            double loading = bp_info_field(c, "persistence", "loading");
+            double loading = bench_info_field(c, "persistence", "loading");
             if (loading == 0) t_loaded = bp_realtime() - o->since;
             if (c->err) {
                 redisFree(c);
@@ -605,9 +568,9 @@ static int bp_cmd_first_vsim(const bp_opts *o)
         }
         if (r) freeReplyObject(r);
         printf("INFO vectors at the first VSIM:\n");
-        bp_print_info(c, "vectors", bp_vector_fields);
+        bench_print_info(c, "vectors", bp_vector_fields);
         printf("INFO persistence:\n");
-        bp_print_info(c, "persistence", bp_persist_fields);
+        bench_print_info(c, "persistence", bp_persist_fields);
         fflush(stdout);
         if (o->index_timeout > 0) {
             double ti = bp_wait_indexed(c, o->index_timeout);

@@ -81,6 +81,7 @@
  * Ownership: main() owns the data sets, the anchor and the result arrays;
  * every phase borrows them and frees only what it allocates itself.
  */
+#include "bench_info.h"
 #include "ds_io.h"
 #include "index/index.h"
 #include "simd/simd.h"
@@ -175,42 +176,6 @@ static int bv_flush(redisContext *c)
         if (redisBufferWrite(c, &done) != REDIS_OK) return -1;
     }
     return 0;
-}
-
-/* The value of `field` in an INFO reply (a number), or -1. */
-static double bv_info_field(redisContext *c, const char *section, const char *field)
-{
-    redisReply *r = redisCommand(c, "INFO %s", section);
-    double v = -1;
-    if (r && r->type == REDIS_REPLY_STRING) {
-        char pat[128];
-        snprintf(pat, sizeof(pat), "\n%s:", field);
-        const char *p = strstr(r->str, pat);
-        if (p) v = strtod(p + strlen(pat), NULL);
-    }
-    if (r) freeReplyObject(r);
-    return v;
-}
-
-/* Prints the lines of INFO `section` that start with one of `prefixes`
- * (NULL-terminated; NULL list = every line), indented. */
-static void bv_print_info(redisContext *c, const char *section, const char *const *prefixes)
-{
-    redisReply *r = redisCommand(c, "INFO %s", section);
-    if (r == NULL || r->type != REDIS_REPLY_STRING) {
-        printf("  (INFO %s failed)\n", section);
-        if (r) freeReplyObject(r);
-        return;
-    }
-    char *save = NULL;
-    for (char *line = strtok_r(r->str, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
-        if (line[0] == '#') continue;
-        int show = prefixes == NULL;
-        for (size_t i = 0; prefixes && prefixes[i]; i++)
-            if (strncasecmp(line, prefixes[i], strlen(prefixes[i])) == 0) show = 1;
-        if (show) printf("  %s\n", line);
-    }
-    freeReplyObject(r);
 }
 
 /* Sends one command and checks the reply is not an error. Returns 0 or -1. */
@@ -514,7 +479,7 @@ static double bv_wait_indexed(redisContext *ctl)
 {
     double t0 = ds_now();
     for (;;) {
-        double u = bv_info_field(ctl, "vectors", "rows_unindexed");
+        double u = bench_info_field(ctl, "vectors", "rows_unindexed");
         double now = ds_now();
         if (u == 0) return now;
         if (u < 0) {
@@ -1074,7 +1039,7 @@ static int bv_load_test(const bv_opts *o, redisContext *ctl, const char *key, co
                 qsort(vlat, done, sizeof(double), bv_cmp_double);
                 if (bv_append(&vall, &nvall, vlat, done) != 0) rc = -1;
                 vsecs += load.t_end - load.t_start;
-                double u = bv_info_field(ctl, "vectors", "rows_unindexed");
+                double u = bench_info_field(ctl, "vectors", "rows_unindexed");
                 if (u > lt->unindexed_max) lt->unindexed_max = u;
                 printf(" | p99 x%.2f | vadd %zu at %.0f/s, p99_ms=%.3f, rows_unindexed after %.0f",
                        ratios[round], done, (double)done / (load.t_end - load.t_start),
@@ -1305,7 +1270,7 @@ int main(int argc, char **argv)
                 if (bv_simple(ctl, "DEL %s", key) != 0) rc = 1;
                 /* The free runs on a worker; wait until the rows are gone. */
                 double t0 = ds_now();
-                while (bv_info_field(ctl, "vectors", "rows") > (double)(q * base.n) &&
+                while (bench_info_field(ctl, "vectors", "rows") > (double)(q * base.n) &&
                        ds_now() - t0 < 60) {
                     struct timespec ts = {0, BV_POLL_MS * 1000000L};
                     nanosleep(&ts, NULL);
@@ -1316,10 +1281,10 @@ int main(int argc, char **argv)
     static const char *const vec_fields[] = {"collections",        "rows",   "segments",
                                              "collections_memory", "search", NULL};
     printf("INFO vectors after the loads:\n");
-    bv_print_info(ctl, "vectors", vec_fields);
+    bench_print_info(ctl, "vectors", vec_fields);
     printf("INFO memory:\n");
     static const char *const mem_fields[] = {"used_memory:", "used_memory_rss:", NULL};
-    bv_print_info(ctl, "memory", mem_fields);
+    bench_print_info(ctl, "memory", mem_fields);
     fflush(stdout);
     if (rc == 0 && an.ok && !o.no_segmented && bv_anchor_build_segments(ctl, keys[0], &an) != 0)
         rc = 1;
@@ -1472,8 +1437,8 @@ int main(int argc, char **argv)
     /* ---- 5. what the server says */
     printf("\n---- server view\n");
     static const char *const cmd_fields[] = {"cmdstat_vadd:", "cmdstat_vsim:", NULL};
-    bv_print_info(ctl, "commandstats", cmd_fields); /* vectis names them in upper case */
-    bv_print_info(ctl, "vectors", vec_fields);
+    bench_print_info(ctl, "commandstats", cmd_fields); /* vectis names them in upper case */
+    bench_print_info(ctl, "vectors", vec_fields);
 
     /* ---- summary */
     printf("\n==== bench-vset summary: fashion-mnist %zu x %zu, cosine, M 16, EF 200 ====\n",
