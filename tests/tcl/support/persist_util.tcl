@@ -19,3 +19,25 @@ proc persist_snapshot {{approx 0}} {
     }
     return $out
 }
+
+# kill -9 of server 0, then a restart on the same dir (waits for "ready").
+proc persist_kill_restart {} {
+    server_expect_exit
+    exec kill -9 [srv 0 pid]
+    wait_for_server_exit
+    restart_server
+}
+
+# SHUTDOWN NOSAVE, then a start on the same dir that does not wait for the
+# load; returns a client connected while the server loads.
+proc persist_restart_loading {} {
+    set id [vt_srv_id 0]
+    catch {r shutdown nosave}
+    wait_for_server_exit
+    vt_spawn $id
+    set c ""
+    wait_for_condition 250 20 {![catch {set c [redis_client]}]} else {
+        vt_fail "no connection while loading"
+    }
+    return $c
+}

@@ -49,13 +49,6 @@ proc ck_wait_indexed {k} {
     } else { vt_fail "segments of $k not indexed: [ck_segments $k]" }
 }
 
-proc ck_kill_restart {} {
-    server_expect_exit
-    exec kill -9 [srv 0 pid]
-    wait_for_server_exit
-    restart_server
-}
-
 start_server {tags {persistence vectis-only}} {
     test {SAVE, BGSAVE with appendonly no: a clear error; LASTSAVE is the start time} {
         assert_error {ERR nothing to save: appendonly is no*} {r save}
@@ -137,7 +130,7 @@ start_server {tags {persistence vectis-only}
         set states {}
         foreach seg [ck_segments s] { lappend states [dict get $seg state] }
         assert {[lsearch $states sealed] >= 0 && [lsearch $states growing] >= 0}
-        ck_kill_restart
+        persist_kill_restart
         assert_equal $before [ck_snapshot]
         set log [vt_server_log [vt_srv_id 0]]
         assert_match {*Checkpoint loaded: lsn*} $log
@@ -204,13 +197,7 @@ start_server {tags {persistence vectis-only}
         set before [ck_snapshot]
         # Restart without waiting for "ready": ~400 records x 3 ms to load.
         set id [vt_srv_id 0]
-        catch {r shutdown nosave}
-        wait_for_server_exit
-        vt_spawn $id
-        set c ""
-        wait_for_condition 250 20 {![catch {set c [redis_client]}]} else {
-            vt_fail "no connection while loading"
-        }
+        set c [persist_restart_loading]
         assert_error {LOADING Redis is loading the dataset in memory} {$c vcard s}
         assert_error {LOADING Redis is loading the dataset in memory} {$c ping}
         assert_error {LOADING *} {$c vadd s VALUES 8 1 1 1 1 1 1 1 1 x}
@@ -231,13 +218,7 @@ start_server {tags {persistence vectis-only}
     test {SHUTDOWN while loading exits at once and changes nothing on disk} {
         set before [ck_snapshot]
         set id [vt_srv_id 0]
-        catch {r shutdown nosave}
-        wait_for_server_exit
-        vt_spawn $id
-        set c ""
-        wait_for_condition 250 20 {![catch {set c [redis_client]}]} else {
-            vt_fail "no connection while loading"
-        }
+        set c [persist_restart_loading]
         assert_match {*loading:1*} [$c info persistence]
         server_expect_exit
         catch {$c shutdown nosave}

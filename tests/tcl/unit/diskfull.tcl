@@ -5,6 +5,8 @@
 # every acknowledged write is there. Needs root (mount); skipped with the
 # reason otherwise.
 
+source [file join $::vt_dir support persist_util.tcl]
+
 proc df_mount {dir size} {
     file mkdir $dir
     if {[catch {exec mount -t tmpfs -o size=$size tmpfs $dir} e]} { return $e }
@@ -63,10 +65,7 @@ if {$df_why ne ""} {
             assert_equal 1 [r vadd s VALUES 4 1 1 1 1 z]
             incr acked
             # kill -9: every acknowledged element is back.
-            server_expect_exit
-            exec kill -9 [srv 0 pid]
-            wait_for_server_exit
-            restart_server
+            persist_kill_restart
             assert {[r vcard s] >= $acked}
             set missing {}
             if {![r vismember s z]} { lappend missing z }

@@ -87,10 +87,7 @@ start_server {tags {persistence vectis-only} overrides {appendonly yes appendfsy
         r vrem s e8
         r rename newset newset2
         set before [persist_snapshot]
-        server_expect_exit
-        exec kill -9 [srv 0 pid]
-        wait_for_server_exit
-        restart_server
+        persist_kill_restart
         assert_equal $before [persist_snapshot]
         assert_equal {{"k":9}} [r vgetattr s killed]
     }
@@ -99,10 +96,7 @@ start_server {tags {persistence vectis-only} overrides {appendonly yes appendfsy
         r flushall
         r vadd fresh VALUES 2 3 4 f
         set before [persist_snapshot]
-        server_expect_exit
-        exec kill -9 [srv 0 pid]
-        wait_for_server_exit
-        restart_server
+        persist_kill_restart
         assert_equal $before [persist_snapshot]
         assert_equal {fresh} [r keys *]
     }
@@ -140,10 +134,7 @@ start_server {tags {persistence vectis-only} overrides {appendonly yes appendfsy
         r vadd s VALUES 2 1 1 last
         r vrem s e7
         set before [persist_snapshot]
-        server_expect_exit
-        exec kill -9 [srv 0 pid]
-        wait_for_server_exit
-        restart_server
+        persist_kill_restart
         # The everysec writes before the switch were written (in order)
         # before the first synced one, so nothing is missing.
         assert_equal $before [persist_snapshot]
