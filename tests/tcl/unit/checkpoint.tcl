@@ -64,6 +64,28 @@ start_server {tags {persistence vectis-only}} {
         assert_error {ERR wrong number of arguments for 'lastsave' command} {r lastsave 1}
     }
 
+    test {LASTSAVE and the BGSAVE error in RESP3} {
+        r hello 3
+        assert {[r lastsave] > 1700000000}
+        assert_error {ERR nothing to save: appendonly is no*} {r bgsave schedule}
+        r hello 2
+    }
+
+    test {CONFIG SET min-free-disk and key-load-delay: units, bounds, bad values} {
+        r config set min-free-disk 1gb
+        assert_equal {min-free-disk 1073741824} [r config get min-free-disk]
+        r config set min-free-disk 0
+        assert_error {*min-free-disk*} {r config set min-free-disk -5}
+        assert_error {*min-free-disk*} {r config set min-free-disk lots}
+        assert_equal {min-free-disk 0} [r config get min-free-disk]
+        r config set min-free-disk 64mb
+        r config set key-load-delay 10
+        assert_error {*key-load-delay*} {r config set key-load-delay -1}
+        assert_error {*key-load-delay*} {r config set key-load-delay 1000001}
+        assert_equal {key-load-delay 10} [r config get key-load-delay]
+        r config set key-load-delay 0
+    }
+
     test {CONFIG SET save: pairs of integers, "" disables, bad values rejected atomically} {
         assert_equal {save {3600 1 300 100 60 10000}} [r config get save]
         r config set save "60 1000"
