@@ -307,13 +307,11 @@ void cmd_save(client *c, int argc, char **argv, size_t *lens)
 /* BGSAVE [SCHEDULE] */
 void cmd_bgsave(client *c, int argc, char **argv, size_t *lens)
 {
-    int schedule = 0;
     if (argc > 2 || (argc == 2 && !util_eqcase(argv[1], lens[1], "schedule"))) {
         reply_syntax_error(c);
         return;
     }
-    schedule = argc == 2;
-    if (schedule && persist_enabled() && persist_checkpoint_running()) {
+    if (argc == 2 && persist_enabled() && persist_checkpoint_running()) {
         persist_checkpoint_wanted();
         resp_add_simple(&c->out, "Background saving scheduled");
         return;

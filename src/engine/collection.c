@@ -412,6 +412,24 @@ row_attr *attr_make(const char *raw, size_t len)
     return a;
 }
 
+/* Fills the record of row r of s (allocating its chunk) and counts its
+ * bytes; takes over attr. The vector and the publication are the caller's. */
+static void row_init(segment *s, uint32_t r, const char *key, size_t klen, row_attr *attr,
+                     float norm, uint64_t ins_lsn)
+{
+    segment_ensure_chunk(s, r);
+    row_meta *m = seg_row(s, r);
+    m->key = xmalloc(sizeof(row_key) + klen);
+    m->key->len = (uint32_t)klen;
+    memcpy(m->key->data, key, klen);
+    m->attr = attr;
+    m->ins_lsn = ins_lsn;
+    atomic_store_explicit(&m->del_lsn, 0, memory_order_relaxed);
+    m->norm = norm;
+    s->mem += sizeof(row_key) + klen +
+              (attr ? sizeof(row_attr) + attr->len + attrs_memory(attr->dec) : 0);
+}
+
 static segment *new_segment_or_die(collection *c, uint32_t cap)
 {
     char err[256];
@@ -449,17 +467,9 @@ static segment *promote_segment(collection *c, segment *g)
     for (uint32_t r = 0; r < n; r++) {
         if (!seg_visible(g, r, UINT64_MAX)) continue;
         const row_meta *m = seg_row(g, r);
-        segment_ensure_chunk(s, out);
-        row_meta *d = seg_row(s, out);
-        d->key = xmalloc(sizeof(row_key) + m->key->len);
-        d->key->len = m->key->len;
-        memcpy(d->key->data, m->key->data, m->key->len);
-        d->attr = m->attr ? attr_make(m->attr->raw, m->attr->len) : NULL;
-        d->ins_lsn = m->ins_lsn;
-        d->norm = m->norm;
+        row_init(s, out, m->key->data, m->key->len,
+                 m->attr ? attr_make(m->attr->raw, m->attr->len) : NULL, m->norm, m->ins_lsn);
         memcpy((void *)seg_vec(s, out), seg_vec(g, r), s->row_bytes);
-        s->mem += sizeof(row_key) + m->key->len +
-                  (d->attr ? sizeof(row_attr) + d->attr->len + attrs_memory(d->attr->dec) : 0);
         dict_set(c->pk, m->key->data, m->key->len, (void *)loc_pack(g->slot, out));
         out++;
     }
@@ -588,17 +598,8 @@ static void append_row(collection *c, const char *key, size_t klen, const uint8_
 {
     segment *s = growing_segment(c);
     uint32_t r = atomic_load_explicit(&s->nrows, memory_order_relaxed);
-    segment_ensure_chunk(s, r);
-    row_meta *m = seg_row(s, r);
-    m->key = xmalloc(sizeof(row_key) + klen);
-    m->key->len = (uint32_t)klen;
-    memcpy(m->key->data, key, klen);
-    m->attr = attr;
-    m->ins_lsn = lsn;
-    atomic_store_explicit(&m->del_lsn, 0, memory_order_relaxed);
-    m->norm = norm;
+    row_init(s, r, key, klen, attr, norm, lsn);
     memcpy((void *)seg_vec(s, r), stored, s->row_bytes);
-    s->mem += sizeof(row_key) + klen + (attr ? sizeof(row_attr) + attr->len + attrs_memory(attr->dec) : 0);
     atomic_store_explicit(&s->nrows, r + 1, memory_order_release);
     c->rows_ever++;
     *out_seg = s;
@@ -777,16 +778,8 @@ segment *collection_add_segment(collection *c, uint64_t sid, uint32_t capacity, 
 void segment_load_row(segment *s, uint32_t r, const char *key, size_t klen, const char *attr,
                       size_t attrlen, int has_attr, float norm, uint64_t ins_lsn)
 {
-    segment_ensure_chunk(s, r);
-    row_meta *m = seg_row(s, r);
-    m->key = xmalloc(sizeof(row_key) + klen);
-    m->key->len = (uint32_t)klen;
-    memcpy(m->key->data, key, klen);
-    m->attr = has_attr && attrlen > 0 ? attr_make(attr, attrlen) : NULL;
-    m->ins_lsn = ins_lsn;
-    m->norm = norm;
-    s->mem += sizeof(row_key) + klen +
-              (m->attr ? sizeof(row_attr) + m->attr->len + attrs_memory(m->attr->dec) : 0);
+    row_init(s, r, key, klen, has_attr && attrlen > 0 ? attr_make(attr, attrlen) : NULL, norm,
+             ins_lsn);
 }
 
 void collection_finish_segment(collection *c, segment *s, uint32_t nrows)
