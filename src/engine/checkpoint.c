@@ -70,6 +70,7 @@
 #include <xxhash.h>
 
 #include "alloc.h"
+#include "dict.h"
 #include "engine/collection_impl.h"
 #include "engine/engine.h"
 #include "engine/record.h"

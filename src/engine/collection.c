@@ -286,7 +286,7 @@ collection *collection_new_id(const collection_spec *spec, uint64_t cid, char *e
     c->spec = *spec;
     snprintf(c->index_type, sizeof(c->index_type), "%s", spec->index_type);
     c->spec.index_type = c->index_type;
-    c->pk = dict_new();
+    pkmap_init(&c->pk);
     c->refs = 1;
     /* Collection ids are persistent (the mutation log names collections by
      * id): replay recreates a collection under its logged id, and new ids
@@ -301,7 +301,6 @@ collection *collection_new_id(const collection_spec *spec, uint64_t cid, char *e
     /* Validate the index parameters now, with a probe segment. */
     segment *probe = segment_new(c, 16, err, errlen);
     if (!probe) {
-        dict_free(c->pk);
         xfree(c->proj);
         xfree(c);
         return NULL;
@@ -342,7 +341,7 @@ int collection_segment_count(const collection *c)
 
 size_t collection_memory(const collection *c)
 {
-    size_t m = sizeof(*c) + dict_size(c->pk) * 48 + c->key_bytes;
+    size_t m = sizeof(*c) + pkmap_memory(&c->pk) + c->key_bytes;
     for (int i = 0; i < c->nseg; i++) m += c->segs[i]->mem + index_memory(c->segs[i]->idx);
     if (c->proj) m += sizeof(float) * (size_t)c->spec.proj_in_dim * c->spec.dim;
     return m;
@@ -353,25 +352,13 @@ void collection_ref(collection *c)
     c->refs++;
 }
 
-static void collection_free_job(void *arg)
-{
-    collection *c = arg;
-    dict_free(c->pk);
-    xfree(c->proj);
-    xfree(c);
-}
-
 static void collection_destroy(collection *c)
 {
-    /* Segment references live on the main thread; the key map of a big
-     * collection (a million entries) is freed on a worker. */
     for (int i = 0; i < c->nseg; i++) segment_unref(c->segs[i]);
     xfree(c->segs);
-    c->segs = NULL;
-    if (engine_hk.run_background && dict_size(c->pk) > 4096)
-        engine_hk.run_background(collection_free_job, noop_done, c);
-    else
-        collection_free_job(c);
+    pkmap_free(&c->pk);
+    xfree(c->proj);
+    xfree(c);
 }
 
 void collection_unref(collection *c)
@@ -387,15 +374,27 @@ void collection_project(const collection *c, const float *in, float *out)
 
 /* ---------------------------------------------------------------- rows */
 
-static inline uintptr_t loc_pack(int slot, uint32_t row)
+static inline uint64_t loc_pack(int slot, uint32_t row)
 {
-    return ((uintptr_t)(slot + 1) << 32) | row;
+    return ((uint64_t)(slot + 1) << 32) | row;
+}
+
+static inline const row_meta *loc_row(const collection *c, uint64_t loc)
+{
+    return seg_row(c->segs[(loc >> 32) - 1], (uint32_t)loc);
+}
+
+/* pk_eq_fn: the key of the row at loc is [key, klen). */
+static int pk_eq(const void *ctx, uint64_t loc, const void *key, size_t klen)
+{
+    const row_key *k = loc_row(ctx, loc)->key;
+    return k->len == klen && memcmp(k->data, key, klen) == 0;
 }
 
 int collection_locate(const collection *c, const char *key, size_t klen, segment **seg,
                       uint32_t *row)
 {
-    uintptr_t v = (uintptr_t)dict_get(c->pk, key, klen);
+    uint64_t v = pkmap_get(&c->pk, pkmap_hash(key, klen), key, klen, pk_eq, c);
     if (!v) return 0;
     *seg = c->segs[(v >> 32) - 1];
     *row = (uint32_t)v;
@@ -470,7 +469,8 @@ static segment *promote_segment(collection *c, segment *g)
         row_init(s, out, m->key->data, m->key->len,
                  m->attr ? attr_make(m->attr->raw, m->attr->len) : NULL, m->norm, m->ins_lsn);
         memcpy((void *)seg_vec(s, out), seg_vec(g, r), s->row_bytes);
-        dict_set(c->pk, m->key->data, m->key->len, (void *)loc_pack(g->slot, out));
+        pkmap_relocate(&c->pk, pkmap_hash(m->key->data, m->key->len), loc_pack(g->slot, r),
+                       loc_pack(g->slot, out));
         out++;
     }
     atomic_store_explicit(&s->nrows, out, memory_order_release);
@@ -620,24 +620,30 @@ static void log_records(uint64_t lsn, const rec_mutation *m, size_t n)
 static int upsert_row(collection *c, const char *key, size_t klen, const uint8_t *stored,
                       float norm, row_attr *a, int attr_given, uint64_t lsn)
 {
-    segment *oseg, *nseg;
-    uint32_t orow, nrow;
-    int existed = collection_locate(c, key, klen, &oseg, &orow);
+    segment *oseg = NULL, *nseg;
+    uint32_t orow = 0, nrow;
+    uint64_t h = pkmap_hash(key, klen);
+    size_t at = pkmap_find(&c->pk, h, key, klen, pk_eq, c);
+    int existed = at != PKMAP_NONE;
 
-    if (!attr_given && existed) {
-        row_meta *om = seg_row(oseg, orow);
-        if (om->attr) a = attr_make(om->attr->raw, om->attr->len);
-    }
     if (existed) {
-        if (seg_row(oseg, orow)->attr) c->attr_count--;
+        uint64_t loc = pkmap_loc_at(&c->pk, at);
+        oseg = c->segs[(loc >> 32) - 1];
+        orow = (uint32_t)loc;
+        row_meta *om = seg_row(oseg, orow);
+        if (!attr_given && om->attr) a = attr_make(om->attr->raw, om->attr->len);
+        if (om->attr) c->attr_count--;
         segment_mark_deleted(oseg, orow, lsn);
         c->live--;
+        /* Out of the map before append_row: a promotion there moves rows,
+         * and the old location must not name someone else's row. */
+        pkmap_del_at(&c->pk, at);
     }
     append_row(c, key, klen, stored, norm, a, lsn, &nseg, &nrow);
     if (a) c->attr_count++;
     c->live++;
     if (!existed) c->key_bytes += klen;
-    dict_set(c->pk, key, klen, (void *)loc_pack(nseg->slot, nrow));
+    pkmap_insert(&c->pk, h, loc_pack(nseg->slot, nrow));
     if (engine_log_hook) {
         rec_mutation m[2];
         size_t n = 0;
@@ -687,7 +693,7 @@ static void delete_row(collection *c, const char *key, size_t klen, segment *s, 
 {
     if (seg_row(s, r)->attr) c->attr_count--;
     segment_mark_deleted(s, r, lsn);
-    dict_del(c->pk, key, klen);
+    pkmap_del(&c->pk, pkmap_hash(key, klen), key, klen, pk_eq, c);
     c->live--;
     c->key_bytes -= klen;
 }
@@ -787,7 +793,8 @@ void collection_finish_segment(collection *c, segment *s, uint32_t nrows)
     for (uint32_t r = 0; r < nrows; r++) {
         if (!seg_visible(s, r, UINT64_MAX)) continue;
         const row_meta *m = seg_row(s, r);
-        dict_set(c->pk, m->key->data, m->key->len, (void *)loc_pack(s->slot, r));
+        pkmap_set(&c->pk, pkmap_hash(m->key->data, m->key->len), m->key->data, m->key->len,
+                  loc_pack(s->slot, r), pk_eq, c);
         c->live++;
         c->key_bytes += m->key->len;
         if (m->attr) c->attr_count++;
@@ -798,7 +805,7 @@ void collection_finish_segment(collection *c, segment *s, uint32_t nrows)
 
 int collection_has(const collection *c, const char *key, size_t klen)
 {
-    return dict_get(c->pk, key, klen) != NULL;
+    return pkmap_get(&c->pk, pkmap_hash(key, klen), key, klen, pk_eq, c) != 0;
 }
 
 int collection_get_vector(const collection *c, const char *key, size_t klen, float *vec,
@@ -846,15 +853,13 @@ void collection_range(const collection *c, const char *lo, size_t lolen, int lo_
 {
     /* The primary-key map is a hash: sort the keys in range on demand. It
      * is O(n log n) per call; an ordered secondary index is future work. */
-    size_t n = dict_size(c->pk), m = 0;
+    size_t n = pkmap_size(&c->pk), m = 0, pos = 0;
     keyref *v = xmalloc(sizeof(keyref) * (n ? n : 1));
-    dict_iter it;
-    const void *k;
-    size_t kl;
+    uint64_t loc;
     keyref lok = {lo, lolen}, hik = {hi, hilen};
-    dict_iter_init(&it, c->pk);
-    while (dict_iter_next(&it, &k, &kl, NULL)) {
-        keyref x = {k, kl};
+    while (pkmap_next(&c->pk, &pos, &loc)) {
+        const row_key *k = loc_row(c, loc)->key;
+        keyref x = {k->data, k->len};
         if (lo) {
             int r = keyref_cmp(&x, &lok);
             if (r < 0 || (r == 0 && !lo_incl)) continue;
@@ -925,11 +930,12 @@ void collection_random(const collection *c, long n, int distinct,
         return;
     }
     if ((uint64_t)n >= c->live) { /* everything, in map order */
-        dict_iter it;
-        const void *k;
-        size_t kl;
-        dict_iter_init(&it, c->pk);
-        while (dict_iter_next(&it, &k, &kl, NULL)) cb(ctx, k, kl);
+        size_t pos = 0;
+        uint64_t loc;
+        while (pkmap_next(&c->pk, &pos, &loc)) {
+            const row_key *k = loc_row(c, loc)->key;
+            cb(ctx, k->data, k->len);
+        }
         return;
     }
     dict *seen = dict_new();
@@ -943,13 +949,12 @@ void collection_random(const collection *c, long n, int distinct,
         got++;
     }
     if (got < n) { /* unlucky sampling: complete deterministically */
-        dict_iter it;
-        const void *k;
-        size_t kl;
-        dict_iter_init(&it, c->pk);
-        while (got < n && dict_iter_next(&it, &k, &kl, NULL)) {
-            if (dict_get(seen, k, kl)) continue;
-            cb(ctx, k, kl);
+        size_t pos = 0;
+        uint64_t loc;
+        while (got < n && pkmap_next(&c->pk, &pos, &loc)) {
+            const row_key *k = loc_row(c, loc)->key;
+            if (dict_get(seen, k->data, k->len)) continue;
+            cb(ctx, k->data, k->len);
             got++;
         }
     }

@@ -8,8 +8,8 @@
 
 #include <stdint.h>
 
-#include "dict.h"
 #include "engine/engine.h"
+#include "engine/pkmap.h"
 #include "engine/segment.h"
 
 struct collection {
@@ -18,7 +18,7 @@ struct collection {
     float *proj;    /* REDUCE matrix, dim rows of proj_in_dim floats */
     segment **segs; /* main thread; slot i never moves */
     int nseg, segcap;
-    dict *pk;       /* key -> (slot + 1) << 32 | row */
+    pkmap pk;       /* key -> (slot + 1) << 32 | row (collection_pk_*) */
     uint64_t live, attr_count, uid, rows_ever;
     size_t key_bytes;
     int refs;       /* main thread: the keyspace + every search in flight */

@@ -64,8 +64,8 @@ static void random_writes(int steps)
             db_rename(name, strlen(name), to, strlen(to));
         } else if (op < 98) {
             db_delete(name, strlen(name));
-        } else {
-            db_flush();
+        } else if (s < steps - 300) {
+            db_flush(); /* not near the end: the round trip needs something to compare */
         }
     }
 }
