@@ -3,12 +3,16 @@
  *
  * NEON is part of every aarch64 CPU, so this table needs no run-time check;
  * the Makefile compiles this file only on aarch64, and the #if below keeps
- * it empty anywhere else. It cannot be run on the x86-64 development
- * machine, so it is deliberately plain: the same structure as the x86
- * kernels (several accumulators, query loaded once in _x4) but scalar
- * tails, and _x4 as four single calls except for f32, the type the indexes
- * use most. Correctness first; tests/unit/test_simd.c checks it against the
- * scalar reference on any aarch64 machine that runs the suite.
+ * it empty anywhere else. It is deliberately plain: the same structure as
+ * the x86 kernels (several accumulators, query loaded once in _x4) but
+ * scalar tails, and _x4 as four single calls except for f32, the type the
+ * indexes use most. Correctness first; tests/unit/test_simd.c checks every
+ * kernel against the scalar reference, natively on an aarch64 machine and
+ * on the x86-64 development machines through `make test-neon`
+ * (tests/neon.mk: cross-compiled with aarch64-linux-gnu-gcc, run under
+ * qemu-aarch64). The hardware f16 widening (FCVT) and the portable one used
+ * by the tails agree bit for bit on every non-NaN half, checked once under
+ * qemu when that target was added.
  *
  *   f32   4 x 4-lane FMA accumulators (vfmaq_f32).
  *   f16   vcvt_f32_f16 on 4 halves at a time (binary16 is baseline ARMv8).

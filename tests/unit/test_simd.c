@@ -818,6 +818,24 @@ static void test_detection(void **state)
     printf("detected: %s (avx2=%d avx512=%d vpopcntdq=%d vnni=%d)\n",
            simd_level_name(simd_best_level()), avx2, avx512,
            test_cpu_flag(line, "avx512_vpopcntdq"), test_cpu_flag(line, "avx512_vnni"));
+#elif defined(__aarch64__)
+    /* NEON is part of the aarch64 baseline: its table must be present, be
+     * the best level, and be among the tables the kernel tests compare
+     * against scalar, or those tests would only check scalar with itself. */
+    assert_ptr_equal(simd_table(SIMD_NEON), &simd_kernels_neon);
+    assert_int_equal(simd_best_level(), SIMD_NEON);
+    assert_null(simd_table(SIMD_AVX2));
+    assert_null(simd_table(SIMD_AVX512));
+    int listed = 0;
+    printf("detected: %s (aarch64 baseline); levels under test:",
+           simd_level_name(simd_best_level()));
+    for (int i = 0; i < test_nlevels; i++) {
+        printf(" %s", test_level_names[i]);
+        listed |= test_levels[i] == &simd_kernels_neon;
+    }
+    printf(" (reference: %s)\n", test_level_names[0]);
+    assert_true(listed);
+    assert_ptr_equal(test_levels[0], &simd_kernels_scalar);
 #else
     assert_non_null(simd_table(simd_best_level()));
 #endif
