@@ -5,6 +5,9 @@
  * gt.ivecs, info.txt) it measures, through the public index interface
  * (src/index/index.h), exactly what a server would run:
  *
+ * A cosine data set is searched as the server stores one (VADD, VCREATE
+ * METRIC COSINE over FLOAT32): rows and queries L2-normalised, metric IP.
+ *
  *   1. memory read bandwidth: a STREAM-style loop summing a 512 MiB float
  *      array, 1 thread and 2 threads, the ceiling any exact scan can reach;
  *   2. FLAT: one query at a time, one thread (and FLAT's own 2-thread row
@@ -220,6 +223,7 @@ typedef struct bench_ctx {
     const char *name;
     const ds_matrix *base, *query, *gt;
     index_metric metric;
+    int cosine; /* a cosine set, served as IP over unit rows */
     index_column col;
     size_t nq;
 } bench_ctx;
@@ -310,6 +314,19 @@ typedef struct bench_variant_result {
     bench_curve curve[BENCH_MAX_THREADS + 1]; /* by search thread count */
 } bench_variant_result;
 
+
+/* L2-normalises every row of m in place (zero rows stay zero). */
+static void bench_normalise(ds_matrix *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        float *v = (float *)m->data + i * m->dim;
+        double ss = 0;
+        for (size_t j = 0; j < m->dim; j++) ss += (double)v[j] * v[j];
+        if (ss <= 0) continue;
+        float inv = (float)(1.0 / sqrt(ss));
+        for (size_t j = 0; j < m->dim; j++) v[j] *= inv;
+    }
+}
 
 static int bench_read_info(const char *dir, const char *key, char *out, size_t cap)
 {
@@ -664,7 +681,8 @@ static void bench_print_table(const bench_ctx *b, const bench_opts *o,
 {
     char c1[32], c2[32], c3[32], c4[32], c5[32], c6[32], c7[32], c8[32];
     printf("\n==== %s: %zu x %zu, metric %s, %zu queries, k=%d, M=%s EFC=%s, simd %s ====\n",
-           b->name, b->base->n, b->base->dim, index_metric_name(b->metric), b->nq, BENCH_K, o->M,
+           b->name, b->base->n, b->base->dim,
+           b->cosine ? "COSINE (unit rows, IP)" : index_metric_name(b->metric), b->nq, BENCH_K, o->M,
            o->efc, simd_level_name(simd->level));
     printf("QPS at recall@10 (one query at a time; interpolated on the sweep's recall/QPS "
            "frontier; \">=\" = already above at the lowest ef)\n");
@@ -810,8 +828,15 @@ int main(int argc, char **argv)
     bench_ctx b = {.name = name, .base = &base, .query = &query, .gt = &gt, .nq = query.n};
     if (strcmp(metric, "l2") == 0)
         b.metric = INDEX_METRIC_L2;
-    else if (strcmp(metric, "cos") == 0)
-        b.metric = INDEX_METRIC_COSINE;
+    else if (strcmp(metric, "cos") == 0) {
+        /* As the server stores a cosine set (VADD, VCREATE METRIC COSINE):
+         * unit rows searched by inner product (1 - a.b is the cosine
+         * distance); the peer does the same with hnswlib's IP space. */
+        bench_normalise(&base);
+        bench_normalise(&query);
+        b.metric = INDEX_METRIC_IP;
+        b.cosine = 1;
+    }
     else if (strcmp(metric, "ip") == 0)
         b.metric = INDEX_METRIC_IP;
     else {
