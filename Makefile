@@ -104,7 +104,7 @@ run: all
 TCL_ARGS ?=
 test: deps
 	@$(MAKE) --no-print-directory src/vectis-server $(UNIT_BINS)
-	@$(MAKE) --no-print-directory test-unit test-docs test-tcl test-fuzz-smoke
+	@$(MAKE) --no-print-directory test-unit test-docs test-tcl test-fuzz-smoke test-neon
 
 test-docs: src/vectis-server
 	@./tests/check-docs.sh src/vectis-server
