@@ -439,7 +439,25 @@ void index_scan_topk(const vindex *idx, const void *query, uint32_t lo, uint32_t
                      const index_search_params *p, index_topk *t)
 {
     const index_dist *d = &idx->dist;
-    uint32_t row = scan_next(p, lo, hi);
+    uint32_t row = lo;
+    if (!p || !p->allowed) {
+        /* Unfiltered: consecutive rows, eight at a time -- two kernel calls
+         * before any compare, then one read of the current worst. With a
+         * compare after every call a 128-d scan reached ~65% of the STREAM
+         * bandwidth; like this ~90% (784-d: from ~80% to above STREAM). */
+        for (; row + 8 <= hi; row += 8) {
+            float out[8];
+            scan_prefetch(idx, p, row + 8, hi);
+            d->four(d, query, index_row(idx, row), index_row(idx, row + 1),
+                    index_row(idx, row + 2), index_row(idx, row + 3), out);
+            d->four(d, query, index_row(idx, row + 4), index_row(idx, row + 5),
+                    index_row(idx, row + 6), index_row(idx, row + 7), out + 4);
+            float worst = t->n == t->k ? t->h[0].dist : INFINITY;
+            for (uint32_t i = 0; i < 8; i++)
+                if (out[i] <= worst) index_topk_push(t, row + i, out[i]);
+        }
+    }
+    row = scan_next(p, row, hi);
     while (row < hi) {
         uint32_t r[4];
         int n = 0;
