@@ -418,7 +418,7 @@ static void tag_range(storage_batch *b, int tag)
 int engine_checkpoint_write(engine_checkpoint *k)
 {
     k->bulk = storage_batch_new(k->st);
-    qsort(k->segs, k->nsegs, sizeof(ck_seg), seg_cmp);
+    if (k->nsegs > 1) qsort(k->segs, k->nsegs, sizeof(ck_seg), seg_cmp); /* segs may be NULL */
     for (size_t i = 0; i < k->nsegs && !k->failed; i++) {
         ck_seg *g = &k->segs[i];
         if (g->from_rows == 0) {

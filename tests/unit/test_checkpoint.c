@@ -274,6 +274,28 @@ static int stop_cb(void *ctx, uint64_t bytes)
     return ++*(int *)ctx > 3;
 }
 
+/* A checkpoint with no segment at all (a new database; everything
+ * dropped after a checkpoint): it writes, the next load finds an empty
+ * keyspace, and the dropped collection's data is gone. */
+static void test_empty_keyspace(void **state)
+{
+    (void)state;
+    checkpoint(); /* nothing yet */
+    db_add("a", 1, make_set(2));
+    random_writes("a", 50, 2000);
+    drain();
+    checkpoint();
+    assert_true(count(REC_CF_DATA) > 0);
+    db_flush();
+    checkpoint(); /* no segment left */
+    engine_shutdown();
+    uint64_t ck, t;
+    char err[512];
+    assert_int_equal(engine_load(st, NULL, NULL, &ck, &t, err, sizeof(err)), 0);
+    assert_int_equal(db_size(), 0);
+    assert_int_equal(count(REC_CF_DATA), 0);
+}
+
 static void test_damage_and_abort(void **state)
 {
     (void)state;
@@ -315,6 +337,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_keyspace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damage_and_abort, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
