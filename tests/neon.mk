@@ -3,7 +3,7 @@
 # the Makefile.
 #
 #   make test-neon     installs the cross tools if missing
-#                      (utils/install-cross.sh), builds build-neon/tests/test_simd
+#                      (utils/install-deps.sh --cross), builds build-neon/tests/test_simd
 #                      and runs it under qemu-aarch64
 #
 # It runs tests/unit/test_simd.c unchanged: every kernel of every level the
@@ -48,7 +48,7 @@ NEON_TEST := $(NEON_BUILD)/tests/test_simd
 .PHONY: test-neon neon-deps clean-neon
 
 neon-deps:
-	@./utils/install-cross.sh
+	@./utils/install-deps.sh --cross
 
 # The cross tools are order-only prerequisites: their install does not make
 # the objects out of date.

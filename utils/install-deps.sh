@@ -14,6 +14,15 @@ python3-redis clang libclang-rt-14-dev iproute2"
 if [ "$1" = "--bench" ]; then
     PKGS="$PKGS libhnswlib-dev dataset-fashion-mnist g++ zlib1g-dev"
 fi
+# The aarch64 cross build of the SIMD test (make test-neon, about 56 MB):
+# the compiler, the aarch64 glibc (headers, crt files, the static libc.a;
+# the compiler only recommends it) and qemu-aarch64 to run the binary.
+# Rejected: multiarch (dpkg --add-architecture arm64) for an arm64 cmocka --
+# it changes apt's configuration for every later install and ships no
+# static library; tests/neon/cmocka.h stands in.
+if [ "$1" = "--cross" ]; then
+    PKGS="$PKGS gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
+fi
 
 missing=""
 for p in $PKGS; do
