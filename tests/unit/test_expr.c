@@ -28,16 +28,7 @@
 #include <time.h>
 
 #include "engine/expr.h"
-
-static unsigned long long rng_state;
-
-static unsigned long long rng_next(void)
-{
-    unsigned long long z = (rng_state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
+#include "test_rng.h"
 
 enum { NOMATCH = 0, MATCH = 1, ERR = 2 };
 
@@ -1153,11 +1144,7 @@ static void test_bench(void **state)
 
 int main(void)
 {
-    unsigned long long seed = (unsigned long long)time(NULL);
-    const char *env = getenv("EXPR_TEST_SEED");
-    if (env) seed = strtoull(env, NULL, 10);
-    printf("test_expr: seed %llu (set EXPR_TEST_SEED to replay)\n", seed);
-    rng_state = seed;
+    rng_seed("test_expr", "EXPR_TEST_SEED");
 
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "engine/pkmap.h"
+#include "test_rng.h"
 
 #define NKEYS 5000
 
@@ -128,16 +129,6 @@ static void test_insert_find_del_at_relocate(void **state)
     pkmap_free(&m);
 }
 
-static unsigned long long rng_state;
-
-static unsigned long long rng_next(void)
-{
-    unsigned long long z = (rng_state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
 /* Random inserts, replaces and deletes against a reference, with a given
  * hash mask; everything is checked after every step. */
 static void random_ops(uint64_t mask, uint64_t or, int nkeys, int steps)
@@ -196,11 +187,7 @@ static void test_random_weak_hash(void **state)
 int main(void)
 {
     setup_keys();
-    unsigned long long seed = (unsigned long long)time(NULL);
-    const char *env = getenv("PKMAP_TEST_SEED");
-    if (env) seed = strtoull(env, NULL, 10);
-    printf("test_pkmap: seed %llu (set PKMAP_TEST_SEED to replay)\n", seed);
-    rng_state = seed;
+    rng_seed("test_pkmap", "PKMAP_TEST_SEED");
 
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty),

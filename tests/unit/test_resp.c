@@ -28,19 +28,9 @@
 #include <time.h>
 
 #include "resp/resp.h"
+#include "test_rng.h"
 
 static unsigned long long test_seed;
-static unsigned long long rng_state;
-
-static unsigned long long rng_next(void)
-{
-    /* splitmix64: small, good enough for choosing split points. */
-    unsigned long long z = (rng_state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
 static const resp_limits default_limits = {
     .max_bulk_len = 512LL * 1024 * 1024,
     .max_multibulk_len = 1024 * 1024,
@@ -974,10 +964,7 @@ static void test_reply_buffer(void **state)
 
 int main(void)
 {
-    const char *env = getenv("RESP_TEST_SEED");
-    test_seed = env ? strtoull(env, NULL, 10) : (unsigned long long)time(NULL);
-    rng_state = test_seed;
-    printf("test_resp: seed %llu (set RESP_TEST_SEED to replay)\n", test_seed);
+    test_seed = rng_seed("test_resp", "RESP_TEST_SEED");
 
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_multibulk),
