@@ -315,19 +315,6 @@ typedef struct bench_variant_result {
 } bench_variant_result;
 
 
-/* L2-normalises every row of m in place (zero rows stay zero). */
-static void bench_normalise(ds_matrix *m)
-{
-    for (size_t i = 0; i < m->n; i++) {
-        float *v = (float *)m->data + i * m->dim;
-        double ss = 0;
-        for (size_t j = 0; j < m->dim; j++) ss += (double)v[j] * v[j];
-        if (ss <= 0) continue;
-        float inv = (float)(1.0 / sqrt(ss));
-        for (size_t j = 0; j < m->dim; j++) v[j] *= inv;
-    }
-}
-
 static int bench_read_info(const char *dir, const char *key, char *out, size_t cap)
 {
     char path[4096], line[512];
@@ -832,8 +819,8 @@ int main(int argc, char **argv)
         /* As the server stores a cosine set (VADD, VCREATE METRIC COSINE):
          * unit rows searched by inner product (1 - a.b is the cosine
          * distance); the peer does the same with hnswlib's IP space. */
-        bench_normalise(&base);
-        bench_normalise(&query);
+        ds_normalise_rows(&base);
+        ds_normalise_rows(&query);
         b.metric = INDEX_METRIC_IP;
         b.cosine = 1;
     }

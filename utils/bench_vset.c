@@ -903,16 +903,7 @@ static int bv_prepare(const char *src, const char *dst)
         ds_matrix m;
         snprintf(path, sizeof(path), "%s/%s", src, files[f]);
         if (ds_read_vecs(path, 0, &m) != 0) return -1;
-        for (size_t i = 0; i < m.n; i++) {
-            float *r = (float *)m.data + i * m.dim;
-            double ss = 0;
-            for (size_t j = 0; j < m.dim; j++)
-                ss += (double)r[j] * r[j];
-            /* A zero row stays zero, as the server keeps it. */
-            float inv = ss > 0 ? (float)(1.0 / sqrt(ss)) : 0.0f;
-            for (size_t j = 0; j < m.dim; j++)
-                r[j] *= inv;
-        }
+        ds_normalise_rows(&m);
         snprintf(path, sizeof(path), "%s/%s", dst, files[f]);
         int rc = ds_write_vecs(path, m.data, m.n, m.dim);
         if (rc == 0) printf("bench_vset: wrote %s (%zu x %zu, L2-normalised)\n", path, m.n, m.dim);

@@ -19,6 +19,7 @@
 #include "ds_io.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,17 @@ double ds_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void ds_normalise_rows(ds_matrix *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        float *r = (float *)m->data + i * m->dim;
+        double ss = 0;
+        for (size_t j = 0; j < m->dim; j++) ss += (double)r[j] * r[j];
+        float inv = ss > 0 ? (float)(1.0 / sqrt(ss)) : 0.0f;
+        for (size_t j = 0; j < m->dim; j++) r[j] *= inv;
+    }
 }
 
 void ds_matrix_free(ds_matrix *m)

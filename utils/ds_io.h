@@ -37,6 +37,9 @@ int ds_write_vecs(const char *path, const void *data, size_t n, size_t dim);
 
 /* Frees the rows of `m` (no-op on a zeroed struct). */
 void ds_matrix_free(ds_matrix *m);
+/* L2-normalises every float row of m in place; a zero row stays zero (as
+ * the server keeps it). */
+void ds_normalise_rows(ds_matrix *m);
 
 static inline const float *ds_row_f32(const ds_matrix *m, size_t i)
 {
