@@ -65,8 +65,8 @@ size_t pkmap_find(const pkmap *m, uint64_t h, const void *key, size_t klen, pk_e
 uint64_t pkmap_get(const pkmap *m, uint64_t h, const void *key, size_t klen, pk_eq_fn eq,
                    const void *ctx)
 {
-    if (m->size == 0) return 0;
-    return m->slots[pk_probe(m, h, key, klen, eq, ctx)].loc;
+    size_t i = pkmap_find(m, h, key, klen, eq, ctx);
+    return i == PKMAP_NONE ? 0 : m->slots[i].loc;
 }
 
 static void pk_grow_for_one(pkmap *m)
