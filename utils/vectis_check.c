@@ -1,12 +1,16 @@
 /*
  * vectis_check.c -- vectis-check, the offline checker of a vectis database
- * (<dir>/vectis.db, RocksDB; DESIGN.md section 6, record.c for the format).
+ * (<dir>/vectis.db, RocksDB, and the mutation log files of <dir>/vectis.log;
+ * DESIGN.md section 6, record.c and engine/wal.c for the formats).
  *
  *   vectis-check [--truncate-log] <dir | dir/vectis.db>
  *
  * It opens the database read-only and reads every key of every family
- * through the public functions of storage.h and record.h only, so it sees
- * the bytes exactly as the server's start-up would:
+ * through the public functions of storage.h and record.h only, and the log
+ * files through wal.h (opened read-only), so it sees the bytes exactly as
+ * the server's start-up would. The log directory is the sibling
+ * PERSIST_LOG_NAME of the database directory (dir/vectis.log); a missing
+ * one is an empty log.
  *
  *   meta   every key has a known tag; the format record ("F") and the
  *          checkpoint ("K", optional) decode; every collection ("C"),
@@ -29,25 +33,41 @@
  *          their offsets are contiguous, their bytes add up to index_bytes
  *          and the XXH64 (seed 0, as checkpoint.c and record.c use) of the
  *          concatenated stream equals index_xxh64.
- *   log    every key parses and every value passes rec_log_decode under
- *          its key's LSN. Entries at or below the checkpoint LSN are
- *          skipped at load: they are reported as notes, not problems.
+ *   log    the `log` family (entries a build before the log files left;
+ *          the server replays them first): every key parses and every
+ *          value passes rec_log_decode under its key's LSN. Entries at or
+ *          below the checkpoint LSN are skipped at load: they are reported
+ *          as notes, not problems.
+ *          The log files: wal_replay from the checkpoint LSN + 1, as the
+ *          server's start-up does, checks the file and frame headers and
+ *          the record framing (wal.c), and every record it hands out must
+ *          pass rec_log_decode. Damage that wal finds is one problem whose
+ *          line is wal's message ("log lsn N (log file F offset O): ..." or
+ *          "log file F offset O: ..."); a record that does not decode is
+ *          "log lsn N: <why>". The replay stops at the first damaged
+ *          record (wal then says which frame holds it); a second replay
+ *          from the LSN after it checks the rest. A frame cut short at the
+ *          end of the last file (the torn tail of a write a crash
+ *          interrupted, never acknowledged) is a note: the server cuts it.
  *
  * What a checkpoint that did not complete leaves behind (checkpoint.c
- * writes chunks first, then manifests, K and the log truncation in one WAL
- * batch) loads fine and is reported as a note, not a problem: chunks of
- * segments newer than the checkpoint's next_sid without a manifest, chunks
- * beyond a manifest's nchunks, chunks holding more rows or later deletes
- * than the manifest covers, and index parts outside the manifest's slot.
+ * writes chunks first, then manifests, K and the deletion of the family's
+ * entries in one WAL batch; the log files it covers go once that is
+ * durable) loads fine and is reported as a note, not a problem: chunks of
+ * segments newer than the checkpoint's next_sid without a manifest,
+ * chunks beyond a manifest's nchunks, chunks holding more rows or later
+ * deletes than the manifest covers, index parts outside the manifest's
+ * slot, and log files wholly at or below the checkpoint LSN (not read, as
+ * the server does not read them).
  *
  * Every problem is one line that starts with the key as
  * rec_key_describe() prints it ("log lsn 42: LOG record: checksum
- * mismatch ..."), so that it matches the server's start-up message. Facts
- * about a whole segment name its manifest key ("meta collection 3 segment
- * 7: ..."); a missing key is named as the key it should have been. A
- * summary follows. Exit status: 0 clean, 1 problems found, 2 the database
- * could not be opened (missing, locked by a live server, not a vectis
- * database) or bad usage.
+ * mismatch ..."), or with the log file and offset, so that it matches the
+ * server's start-up message. Facts about a whole segment name its manifest
+ * key ("meta collection 3 segment 7: ..."); a missing key is named as the
+ * key it should have been. A summary follows. Exit status: 0 clean, 1
+ * problems found, 2 the database could not be opened (missing, locked by a
+ * live server, not a vectis database) or bad usage.
  *
  * The log, data and index scans do not verify RocksDB's block checksums
  * (storage.c, scan_iter): a flipped byte inside a value then fails that
@@ -55,35 +75,52 @@
  * with a file name. meta keeps RocksDB's check (its blocks are compressed).
  *
  * Repair: --truncate-log is the only one, and explicit. When the only
- * damage is in the log (entries above the checkpoint), it reopens the
- * database read-write and deletes the log from the first damaged LSN to
- * the end (one range delete, written with sync), prints the LSN range
- * removed, then checks the database again. The server then starts with
- * exactly the mutations before the damage. It refuses when anything
- * outside the log is damaged (the log cannot repair a checkpoint) and when
- * the log itself cannot be read to a definite first bad LSN.
+ * damage is in the log, it cuts the log at the first damage and prints
+ * what it removed, then checks the database again; the server then starts
+ * with exactly the mutations before the damaged frame (a frame is the
+ * writes of one event-loop turn, so the good records that shared the
+ * damaged record's frame go with it). Damage in the files: the wal is
+ * reopened read-write and wal_truncate_at cuts it at the damaged frame
+ * (that file truncated there, every later file deleted). Damage in the
+ * family: the entries from the first damaged LSN to the end are deleted
+ * (one range delete, written with sync), and so is every log file (the
+ * server writes the files only after replaying the family, so they all
+ * come later: a file record kept after the cut would apply on top of the
+ * missing entries; see repair_log). It
+ * refuses when anything outside the log is damaged (the log cannot repair
+ * a checkpoint) and when the log cannot be read to a definite first bad
+ * place (a malformed family key, an I/O error, a log directory that
+ * cannot be listed).
  *
  * A database held by a live server is refused: RocksDB's read-only open
  * takes no lock, so the checker asks the kernel whether another process
  * holds the POSIX lock on <db>/LOCK (RocksDB's own lock) before opening
- * anything. Checking a copy of the directory is the way to check a running
- * server's database.
+ * anything. The log directory has no lock of its own: the server holds
+ * the database lock for as long as it writes the log, so the same check
+ * covers it. Checking a copy of the directory (both vectis.db and
+ * vectis.log) is the way to check a running server's database.
  *
  * Memory: per segment a bitmap of its chunks per kind and field, per
- * collection and name their key bytes; values are read one at a time
- * through storage_scan and never kept. A database of a million rows in
- * chunks of a few thousand rows costs kilobytes.
+ * collection and name their key bytes; values and log records are read
+ * one at a time (storage_scan, wal_replay's window of a file) and never
+ * kept. A database of a million rows in chunks of a few thousand rows
+ * costs kilobytes, plus wal's read window (a few MB).
  *
  * Threads: one. Ownership: the checker owns everything it allocates and
  * frees it before exiting (clean under ASan).
  *
- * Rejected: reading SST files directly (a second RocksDB reader to keep in
- * step with RocksDB's formats); verifying RocksDB block checksums on every
- * family (the damaged value could no longer be named by key); repairing
- * data or index chunks (they are the only copy of a checkpoint: a tool
- * that "fixes" them silently loses rows -- restore a backup instead);
- * truncating the log automatically (an operator must decide to drop the
- * acknowledged writes after the damage).
+ * Rejected: reading SST files or log frames directly (a second reader to
+ * keep in step with RocksDB's and wal.c's formats); replaying the log
+ * files from LSN 0 (a file a checkpoint failed to delete is not read by
+ * the server; damage in it would stop the check before the records the
+ * server does need, and --truncate-log would cut them); verifying RocksDB
+ * block checksums on every family (the damaged value could no longer be
+ * named by key); repairing data or index chunks (they are the only copy
+ * of a checkpoint: a tool that "fixes" them silently loses rows -- restore
+ * a backup instead); truncating the log automatically (an operator must
+ * decide to drop the acknowledged writes after the damage); cutting only
+ * the damaged record out of the log (the writes after it were made on top
+ * of it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -101,6 +138,7 @@
 #include "alloc.h"
 #include "engine/record.h"
 #include "engine/storage.h"
+#include "engine/wal.h"
 #include "persist.h"
 
 #define CHECK_EXIT_OK       0
@@ -162,6 +200,7 @@ typedef struct orphan_run {
 typedef struct checker {
     storage *st;
     const char *path;
+    const char *log_dir; /* the log files' directory (absolute when it could be resolved) */
     uint64_t keys[REC_CF_COUNT];
     uint64_t problems[REC_CF_COUNT];
     uint64_t notes;
@@ -178,12 +217,26 @@ typedef struct checker {
     uint64_t data_kinds[3]; /* rows, vectors, deletes keys */
     uint64_t index_streams; /* manifest fields with an index */
     orphan_run orphan[REC_CF_COUNT];
-    /* log */
+    /* log: the family (legacy) */
     uint64_t log_first, log_last, log_count;
     uint64_t log_below, log_below_first, log_below_last, log_below_bad;
     int log_bad;                          /* a damaged entry above the checkpoint was found */
     uint64_t log_first_bad, log_from_bad; /* its LSN; entries from it to the end */
     int log_unrepairable;                 /* malformed key or read error */
+    /* log: the files */
+    size_t wal_nfiles;
+    uint64_t wal_bytes;
+    uint64_t wal_records;         /* read (at or below the checkpoint too) */
+    uint64_t wal_above;           /* of them above the checkpoint (what the server replays) */
+    uint64_t wal_below;           /* at or below it, in the file the replay starts in */
+    uint64_t wal_skipped_files;   /* wholly at or below it: not read */
+    uint64_t wal_first, wal_last; /* LSNs of the records read, 0 0 when none */
+    int wal_bad;                  /* damage found: the cut goes at wal_cut */
+    wal_pos wal_cut;              /* the damaged frame (or file, offset 0) */
+    uint64_t wal_first_bad;       /* the LSN of the first record that failed to decode; 0
+                                     when wal itself found the damage */
+    int wal_read_all;             /* every record after the damage was read too */
+    int wal_unreadable;           /* no definite first bad place (I/O error, bad directory) */
 } checker;
 
 /* ------------------------------------------------------------ output */
@@ -211,6 +264,14 @@ static void problem(checker *ck, rec_family f, const char *desc, const char *fmt
     vprintf(fmt, ap);
     putchar('\n');
     va_end(ap);
+}
+
+/* A problem whose whole line is given (wal's messages name the file and
+ * offset themselves). */
+static void problem_line(checker *ck, rec_family f, const char *line)
+{
+    ck->problems[f]++;
+    if (may_print(ck)) printf("%s\n", line);
 }
 
 static void note(checker *ck, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -903,6 +964,128 @@ static int log_cb(void *arg, const void *key, size_t klen, const void *val, size
     return 0;
 }
 
+/* ------------------------------------------------------------ log files */
+
+/* Every record the replay hands out (all above the checkpoint: the replay
+ * starts after it) must decode. The first that does not stops the replay,
+ * so that wal says which frame holds it (info->stop); in the second
+ * replay, after it, the others are only reported. */
+static int wal_record_cb(void *arg, uint64_t lsn, const void *rec, size_t len)
+{
+    checker *ck = arg;
+    char desc[CHECK_KEY_DESC], err[CHECK_ERR];
+    uint8_t k[REC_LOG_KEY_BYTES];
+    rec_log_iter it;
+    if (rec_log_decode(rec, len, lsn, &it, err, sizeof(err)) == 0) return 0;
+    rec_key_log(lsn, k);
+    rec_key_describe(REC_CF_LOG, k, sizeof(k), desc, sizeof(desc));
+    problem(ck, REC_CF_LOG, desc, "%s", err);
+    if (ck->wal_bad) return 0;
+    ck->wal_bad = 1;
+    ck->wal_first_bad = lsn;
+    return 1;
+}
+
+/* Counts only (the kept part after a truncation). */
+static int wal_count_cb(void *arg, uint64_t lsn, const void *rec, size_t len)
+{
+    (void)arg, (void)lsn, (void)rec, (void)len;
+    return 0;
+}
+
+static uint64_t replay_from(const checker *ck)
+{
+    return ck->have_ckpt ? ck->ckpt.lsn + 1 : 0;
+}
+
+/* Damage or a read error reported by wal_replay (rc -1). */
+static void wal_failed(checker *ck, const wal_replay_info *info, const char *err, int first)
+{
+    if (info->stop.file[0]) { /* damage: wal's message names the file and offset */
+        problem_line(ck, REC_CF_LOG, err);
+        if (first) {
+            ck->wal_bad = 1;
+            ck->wal_cut = info->stop;
+        }
+    } else {
+        problem(ck, REC_CF_LOG, "log files", "%s", err);
+        if (first) ck->wal_unreadable = 1;
+    }
+}
+
+static void wal_torn_note(checker *ck, const wal_replay_info *info)
+{
+    if (!info->torn_bytes) return;
+    note(ck,
+         "log file %s: %" PRIu64 " bytes at offset %" PRIu64 " cut short by a crash; the server "
+         "cuts them at start",
+         info->torn.file, info->torn_bytes, info->torn.offset);
+}
+
+/* Reads the log files as the server's start-up would (from the checkpoint
+ * LSN + 1) and, after a record that does not decode, reads the rest. */
+static void check_log_files(checker *ck)
+{
+    char err[CHECK_ERR];
+    wal_replay_info info;
+    wal *w = wal_open(ck->log_dir, 1, err, sizeof(err));
+    if (!w) {
+        problem(ck, REC_CF_LOG, "log files", "%s", err);
+        ck->wal_unreadable = 1;
+        return;
+    }
+    ck->wal_nfiles = wal_files(w);
+    ck->wal_bytes = wal_bytes(w);
+    int rc = wal_replay(w, replay_from(ck), wal_record_cb, NULL, ck, &info, err, sizeof(err));
+    wal_bounds(w, &ck->wal_first, &ck->wal_last);
+    wal_close(w);
+    ck->wal_records = info.records + info.skipped;
+    ck->wal_above = info.records;
+    ck->wal_below = info.skipped;
+    ck->wal_skipped_files = info.skipped_files;
+    if (rc == 0) {
+        ck->wal_read_all = 1;
+        wal_torn_note(ck, &info);
+    } else if (rc < 0) {
+        wal_failed(ck, &info, err, 1);
+    } else {
+        /* wal_record_cb stopped at the first damaged record. */
+        ck->wal_cut = info.stop;
+        ck->wal_records++;
+        ck->wal_above++;
+        if (!ck->wal_first) ck->wal_first = ck->wal_first_bad;
+        if (ck->wal_last < ck->wal_first_bad) ck->wal_last = ck->wal_first_bad;
+        w = wal_open(ck->log_dir, 1, err, sizeof(err));
+        if (!w) {
+            problem(ck, REC_CF_LOG, "log files", "%s", err);
+            return;
+        }
+        rc = wal_replay(w, ck->wal_first_bad + 1, wal_record_cb, NULL, ck, &info, err, sizeof(err));
+        uint64_t first, last;
+        wal_bounds(w, &first, &last);
+        wal_close(w);
+        ck->wal_records += info.records;
+        ck->wal_above += info.records;
+        if (last > ck->wal_last) ck->wal_last = last;
+        if (rc == 0) {
+            ck->wal_read_all = 1;
+            wal_torn_note(ck, &info);
+        } else {
+            wal_failed(ck, &info, err, 0);
+        }
+    }
+    if (ck->wal_below)
+        note(ck,
+             "log files: %" PRIu64 " records at or below the checkpoint lsn %" PRIu64
+             " (skipped at load)",
+             ck->wal_below, ck->ckpt.lsn);
+    if (ck->wal_skipped_files)
+        note(ck,
+             "log files: %" PRIu64 " file(s) wholly at or below the checkpoint lsn %" PRIu64
+             " not read (the server does not read them; the next checkpoint deletes them)",
+             ck->wal_skipped_files, ck->ckpt.lsn);
+}
+
 /* ------------------------------------------------------------ driver */
 
 static void checker_free(checker *ck)
@@ -953,7 +1136,7 @@ static void print_summary(const checker *ck)
         for (uint32_t f = 0; f < ck->segs[i].m.nfields; f++)
             indexed += ck->segs[i].m.fields[f].index_parts > 0;
     }
-    printf("summary of %s\n", ck->path);
+    printf("summary of %s (log files in %s)\n", ck->path, ck->log_dir);
     if (ck->have_format) {
         format_time(ck->fmt.created_ms, t, sizeof(t));
         printf("  format:      version %u, created %s\n", ck->fmt.format_version, t);
@@ -970,10 +1153,19 @@ static void print_summary(const checker *ck)
            ck->keys[REC_CF_DATA], ck->data_kinds[0], ck->data_kinds[1], ck->data_kinds[2]);
     printf("  index:       %" PRIu64 " keys (%" PRIu64 " indexes listed by manifests)\n",
            ck->keys[REC_CF_INDEX], ck->index_streams);
-    printf("  log:         %" PRIu64 " keys", ck->keys[REC_CF_LOG]);
-    if (ck->log_count)
-        printf(", lsn %" PRIu64 "..%" PRIu64 " (%" PRIu64 " at or below the checkpoint)",
-               ck->log_first, ck->log_last, ck->log_below);
+    /* The family and the files: one LSN range over both. */
+    uint64_t first = ck->log_count ? ck->log_first : 0, last = ck->log_count ? ck->log_last : 0;
+    if (ck->wal_first && (!first || ck->wal_first < first)) first = ck->wal_first;
+    if (ck->wal_last > last) last = ck->wal_last;
+    printf("  log:         %" PRIu64 " keys in the family, %" PRIu64
+           " records in %zu files (%" PRIu64 " bytes)",
+           ck->keys[REC_CF_LOG], ck->wal_records, ck->wal_nfiles, ck->wal_bytes);
+    if (first)
+        printf(", lsn %" PRIu64 "..%" PRIu64 " (%" PRIu64 " at or below the checkpoint)", first,
+               last, ck->log_below + ck->wal_below);
+    if (ck->wal_skipped_files)
+        printf(", %" PRIu64 " file(s) wholly at or below the checkpoint not read",
+               ck->wal_skipped_files);
     printf("\n");
     printf("  collections: %zu\n", ck->ncolls);
     printf("  segments:    %zu (%zu sealed, %zu field indexes stored)\n", ck->nsegs, sealed,
@@ -1080,11 +1272,13 @@ static void check_all(checker *ck)
              "log lsn %" PRIu64 "..%" PRIu64 ": %" PRIu64 " entries at or below the "
              "checkpoint lsn %" PRIu64 " (skipped at load, deleted by the next checkpoint)",
              ck->log_below_first, ck->log_below_last, ck->log_below, ck->ckpt.lsn);
+    check_log_files(ck);
     print_summary(ck);
 }
 
-/* Deletes log entries first_bad .. last (inclusive) in one synced batch. */
-static int truncate_log(const char *db, uint64_t first_bad, uint64_t last)
+/* Deletes the family's log entries first_bad .. last (inclusive) in one
+ * synced batch. */
+static int truncate_family(const char *db, uint64_t first_bad, uint64_t last)
 {
     char err[CHECK_ERR];
     storage *st = open_db(db, 0);
@@ -1099,23 +1293,139 @@ static int truncate_log(const char *db, uint64_t first_bad, uint64_t last)
         storage_batch_delete_range_log(b, first_bad, last + 1);
     }
     int rc = storage_write(st, b, 1, err, sizeof(err));
-    if (rc != 0) fprintf(stderr, "vectis-check: truncating the log failed: %s\n", err);
+    if (rc != 0) fprintf(stderr, "vectis-check: truncating the log family failed: %s\n", err);
     storage_batch_free(b);
     storage_close(st);
     return rc;
+}
+
+/* Cuts the log files at *cut (that file truncated there, the later ones
+ * deleted; seq 0: every file) and prints what went. 0 or -1. */
+static int truncate_files(const checker *ck, const wal_pos *cut)
+{
+    char err[CHECK_ERR];
+    wal *w = wal_open(ck->log_dir, 0, err, sizeof(err));
+    if (!w || wal_truncate_at(w, cut, err, sizeof(err)) != 0) {
+        fprintf(stderr, "vectis-check: truncating the log files failed: %s\n", err);
+        wal_close(w);
+        return -1;
+    }
+    wal_close(w);
+    /* What stayed: LSNs increase through the files, so the first LSN
+     * removed is the one after the last kept. */
+    uint64_t kept_first = 0, kept_last = 0, kept_above = 0;
+    w = wal_open(ck->log_dir, 1, err, sizeof(err));
+    if (w) {
+        wal_replay_info info;
+        wal_replay(w, replay_from(ck), wal_count_cb, NULL, NULL, &info, err, sizeof(err));
+        kept_above = info.records;
+        wal_bounds(w, &kept_first, &kept_last);
+        wal_close(w);
+    }
+    uint64_t from = kept_last ? kept_last + 1 : ck->wal_first;
+    if (!cut->seq) {
+        printf("deleted every log file (%zu)", ck->wal_nfiles);
+        if (ck->wal_first)
+            printf(": removed lsn %" PRIu64 "..%" PRIu64, ck->wal_first, ck->wal_last);
+        if (!ck->wal_read_all) printf(" and what followed the damage");
+        printf("\n");
+    } else if (ck->wal_read_all && from && from <= ck->wal_last) {
+        printf("truncated the log files at log file %s offset %" PRIu64 ": removed lsn %" PRIu64
+               "..%" PRIu64,
+               cut->file, cut->offset, from, ck->wal_last);
+        /* Counted only when every removed record was above the checkpoint. */
+        if (from >= replay_from(ck) && ck->wal_above >= kept_above)
+            printf(" (%" PRIu64 " records)", ck->wal_above - kept_above);
+        printf("\n");
+    } else {
+        printf("truncated the log files from log file %s offset %" PRIu64 " to the end", cut->file,
+               cut->offset);
+        if (from) printf(": removed lsn %" PRIu64 " and everything after it", from);
+        if (!ck->wal_read_all) printf(" (the log could not be read past the damage)");
+        printf("\n");
+    }
+    return 0;
+}
+
+/* --truncate-log once the check found damage only in the log.
+ *
+ * Damage in the files: they are cut at the damaged frame.
+ *
+ * Damage in the family at LSN X: the family's entries from X on are
+ * deleted, and so is every log file. The server writes the files only
+ * after it has replayed the family, so every file comes after the
+ * family's entries (main refuses when a file record below X says
+ * otherwise): a record after the cut would apply on top of the missing
+ * ones, and even a file holding no record names in its header the LSN it
+ * starts at, which would be past the server's next LSN after the cut.
+ *
+ * The files go first: should the family's delete then fail, its damaged
+ * entry is still there and the server still refuses to start, instead of
+ * replaying file records on top of a gap. */
+static int repair_log(const checker *ck, const char *db)
+{
+    wal_pos cut;
+    memset(&cut, 0, sizeof(cut));
+    int have_cut = 0;
+    if (ck->log_bad) {
+        have_cut = ck->wal_nfiles > 0; /* seq 0, offset 0: every file */
+    } else {
+        cut = ck->wal_cut;
+        have_cut = 1;
+    }
+    if (have_cut && truncate_files(ck, &cut) != 0) return -1;
+    if (ck->log_bad) {
+        if (truncate_family(db, ck->log_first_bad, ck->log_last) != 0) return -1;
+        printf("truncated the log family: removed lsn %" PRIu64 "..%" PRIu64 " (%" PRIu64
+               " entries)\n",
+               ck->log_first_bad, ck->log_last, ck->log_from_bad);
+    }
+    return 0;
+}
+
+/* The log directory: PERSIST_LOG_NAME next to the database directory. */
+static void resolve_log_dir(const char *db, char *out, size_t outlen)
+{
+    char abs[PATH_MAX];
+    if (!realpath(db, abs)) snprintf(abs, sizeof(abs), "%s", db);
+    char *slash = strrchr(abs, '/');
+    if (!slash)
+        snprintf(out, outlen, "../%s", PERSIST_LOG_NAME); /* abs is a relative name, unresolved */
+    else if (slash == abs)
+        snprintf(out, outlen, "/%s", PERSIST_LOG_NAME);
+    else {
+        *slash = '\0';
+        snprintf(out, outlen, "%s/%s", abs, PERSIST_LOG_NAME);
+    }
+}
+
+/* A checker for the database db and the log files in log_dir, run. */
+static int check_open_run(checker *ck, const char *db, const char *log_dir)
+{
+    memset(ck, 0, sizeof(*ck));
+    ck->path = db;
+    ck->log_dir = log_dir;
+    ck->st = open_db(db, 1);
+    if (!ck->st) return -1;
+    check_all(ck);
+    storage_close(ck->st);
+    ck->st = NULL;
+    return 0;
 }
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: vectis-check [--truncate-log] <dir | dir/%s>\n"
-            "  Checks every record of a vectis database (opened read-only) and prints one\n"
-            "  line per problem, naming the damaged key, then a summary.\n"
-            "  --truncate-log  when only the log is damaged, delete it from the first\n"
-            "                  damaged LSN to the end (the acknowledged writes from there\n"
-            "                  on are lost), then check again\n"
+            "  Checks every record of a vectis database and of its log files in\n"
+            "  dir/%s (both opened read-only) and prints one line per problem,\n"
+            "  naming the damaged key or log file and offset, then a summary.\n"
+            "  --truncate-log  when only the log is damaged, cut it at the first damaged\n"
+            "                  frame (or delete the log family's entries from the first\n"
+            "                  damaged LSN) to the end: the acknowledged writes from\n"
+            "                  there on are lost; then check again\n"
             "  Exit status: 0 clean, 1 problems found, 2 cannot open the database.\n",
-            PERSIST_DB_NAME);
+            PERSIST_DB_NAME, PERSIST_LOG_NAME);
 }
 
 int main(int argc, char **argv)
@@ -1144,17 +1454,12 @@ int main(int argc, char **argv)
         usage(stderr);
         return CHECK_EXIT_OPEN;
     }
-    char db[PATH_MAX];
+    char db[PATH_MAX], log_dir[PATH_MAX + 16];
     if (resolve_db(arg, db, sizeof(db)) < 0) return CHECK_EXIT_OPEN;
+    resolve_log_dir(db, log_dir, sizeof(log_dir));
 
     checker ck;
-    memset(&ck, 0, sizeof(ck));
-    ck.path = db;
-    ck.st = open_db(db, 1);
-    if (!ck.st) return CHECK_EXIT_OPEN;
-    check_all(&ck);
-    storage_close(ck.st);
-    ck.st = NULL;
+    if (check_open_run(&ck, db, log_dir) != 0) return CHECK_EXIT_OPEN;
     uint64_t np = total_problems(&ck);
     int rc = np ? CHECK_EXIT_PROBLEMS : CHECK_EXIT_OK;
     if (!do_truncate) {
@@ -1171,24 +1476,22 @@ int main(int argc, char **argv)
                "them\n",
                outside, ck.problems[REC_CF_META], ck.problems[REC_CF_DATA],
                ck.problems[REC_CF_INDEX]);
-    } else if (ck.log_unrepairable) {
+    } else if (ck.log_unrepairable || ck.wal_unreadable) {
         printf("refusing --truncate-log: the log could not be read to a definite first damaged "
-               "LSN (see the problems above)\n");
-    } else if (!ck.log_bad) {
+               "place (see the problems above)\n");
+    } else if (ck.log_bad && ck.wal_first && ck.wal_first < ck.log_first_bad) {
+        printf("refusing --truncate-log: the log files hold lsn %" PRIu64 ", before the log "
+               "family's first damaged lsn %" PRIu64 " (the files should all come after the "
+               "family): no cut leaves a consistent prefix of both\n",
+               ck.wal_first, ck.log_first_bad);
+    } else if (!ck.log_bad && !ck.wal_bad) {
         printf("--truncate-log: the log is intact, nothing to truncate\n");
-    } else if (truncate_log(db, ck.log_first_bad, ck.log_last) != 0) {
+    } else if (repair_log(&ck, db) != 0) {
         rc = CHECK_EXIT_PROBLEMS;
     } else {
-        printf("truncated the log: removed lsn %" PRIu64 "..%" PRIu64 " (%" PRIu64 " entries)\n",
-               ck.log_first_bad, ck.log_last, ck.log_from_bad);
         printf("checking again:\n");
         checker_free(&ck);
-        memset(&ck, 0, sizeof(ck));
-        ck.path = db;
-        ck.st = open_db(db, 1);
-        if (!ck.st) return CHECK_EXIT_OPEN;
-        check_all(&ck);
-        storage_close(ck.st);
+        if (check_open_run(&ck, db, log_dir) != 0) return CHECK_EXIT_OPEN;
         rc = total_problems(&ck) ? CHECK_EXIT_PROBLEMS : CHECK_EXIT_OK;
     }
     checker_free(&ck);

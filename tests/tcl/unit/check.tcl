@@ -1,13 +1,22 @@
 # vectis-check (utils/vectis_check.c): the offline checker of a vectis
-# database. A database is written through the server (appendonly yes),
-# the server stops cleanly (memtables flushed to SST files, whose log values
-# are uncompressed), and the checker runs on copies of the directory:
+# database: <dir>/vectis.db (RocksDB) and the mutation log files of
+# <dir>/vectis.log (engine/wal.c). A database is written through the
+# server (appendonly yes, appendfsync always, one command per round trip,
+# so that each write is one frame of the log), the server stops without a
+# checkpoint (everything stays in the log files), and the checker runs on
+# copies of the directory:
 #   - a clean copy: exit 0, the summary;
-#   - one byte flipped inside a known log value (found by a unique element
-#     name with a search of the SST files): exit 1, the damaged key named
-#     "log lsn N"; the server refuses to start on that copy and names the
-#     same key; --truncate-log removes lsn N..end and the server then starts
-#     with exactly the elements written before lsn N;
+#   - one byte flipped inside the record of a marked write (found by a
+#     unique element name in the .vlog file): exit 1, "log lsn N: ...
+#     checksum mismatch"; the server refuses to start on that copy naming
+#     the same LSN; --truncate-log cuts the log at that frame, prints the
+#     LSN range removed, and the server then starts with exactly the writes
+#     before it;
+#   - the last frame cut short (a torn tail): exit 0 with a note; the
+#     server cuts it and starts with every write before it;
+#   - a damaged frame header in the middle of the log: exit 1 naming the
+#     file and offset; the server refuses naming them too; --truncate-log
+#     cuts there;
 #   - no database (exit 2) and a database held by a live server (exit 2,
 #     "locked").
 
@@ -37,10 +46,14 @@ proc check_new_dir {} {
 }
 set ::check_seq 0
 
-# Copies <src>/vectis.db into a fresh directory; returns that directory.
+# Copies <src>/vectis.db and <src>/vectis.log into a fresh directory;
+# returns that directory.
 proc check_copy {src} {
     set d [check_new_dir]
     file copy [file join $src vectis.db] [file join $d vectis.db]
+    if {[file isdirectory [file join $src vectis.log]]} {
+        file copy [file join $src vectis.log] [file join $d vectis.log]
+    }
     return $d
 }
 
@@ -58,6 +71,55 @@ proc check_snapshot {{level 0}} {
 
 proc check_last_lsn {} {
     return [info_field aof_last_lsn persistence]
+}
+
+# The log files of a database directory, oldest first (the names sort as
+# numbers).
+proc check_vlogs {dir} {
+    return [lsort [glob -nocomplain -directory [file join $dir vectis.log] *.vlog]]
+}
+
+# The frames of a log file (format: the top comment of src/engine/wal.c;
+# a 40-byte file header, then 32-byte frame headers of magic u32, count
+# u32, payload bytes u64, last lsn u64, xxh64 u64, each followed by its
+# payload): a list of {offset count payload last_lsn}, up to the first
+# frame that does not fit in the file.
+proc check_vlog_frames {file} {
+    set data [vt_file_read $file]
+    set size [string length $data]
+    set off 40
+    set out {}
+    while {$off + 32 <= $size} {
+        binary scan $data @${off}iuiuwuwu magic count payload last
+        if {$magic != 0x4d524656 || $off + 32 + $payload > $size} break
+        lappend out [list $off $count $payload $last]
+        incr off [expr {32 + $payload}]
+    }
+    return $out
+}
+
+# The frame of `file` that holds byte `offset`: {offset count payload last_lsn}.
+proc check_vlog_frame_at {file offset} {
+    foreach f [check_vlog_frames $file] {
+        lassign $f off count payload
+        if {$offset >= $off && $offset < $off + 32 + $payload} { return $f }
+    }
+    vt_fail "no frame of $file holds offset $offset"
+}
+
+# Offsets of every occurrence of `needle` in the log files of a database
+# directory: a list of {file offset} pairs.
+proc check_vlog_find {dir needle} {
+    set hits {}
+    foreach f [check_vlogs $dir] {
+        set data [vt_file_read $f]
+        set i [string first $needle $data]
+        while {$i >= 0} {
+            lappend hits [list $f $i]
+            set i [string first $needle $data [expr {$i + 1}]]
+        }
+    }
+    return $hits
 }
 
 # The column family an SST file belongs to, from its properties block
@@ -96,6 +158,13 @@ proc check_flip_byte {file offset} {
     close $fd
 }
 
+# Cuts `file` to `size` bytes.
+proc check_truncate_file {file size} {
+    set fd [open $file r+]
+    chan truncate $fd $size
+    close $fd
+}
+
 # Problem lines of a checker output (everything before the summary that is
 # not a note).
 proc check_problem_lines {out} {
@@ -108,6 +177,13 @@ proc check_problem_lines {out} {
     return $lines
 }
 
+# The output of a --truncate-log run after "checking again:".
+proc check_recheck {out} {
+    set i [string first "checking again:" $out]
+    assert {$i >= 0} "no re-check in: $out"
+    return [string range $out $i end]
+}
+
 set ::check_marker "chkmark-[randstr 20]"
 puts "    marker element $::check_marker"
 
@@ -115,7 +191,9 @@ puts "    marker element $::check_marker"
 # harness deletes when the server block ends).
 set ::check_src ""
 
-# save "": no checkpoint but the ones a test asks for.
+# save "": no checkpoint but the ones a test asks for. Every `r` below is
+# one command and one round trip: with one client, each write is alone in
+# its event-loop turn, hence alone in its frame of the log.
 start_server {tags {check persistence vectis-only}
               overrides {appendonly yes appendfsync always save {""}}} {
     test {vectis-check refuses a database a live server holds (exit 2, locked)} {
@@ -146,18 +224,37 @@ start_server {tags {check persistence vectis-only}
         for {set i 0} {$i < 25} {incr i} { r vadd ck VALUES 8 1 2 3 4 5 6 7 $i d:$i }
         r vrem ck c:1
         r vsetattr ck c:2 {{"changed":2}}
+        # The last write: the torn-tail case cuts its frame.
+        set ::check_before_last [check_snapshot]
+        set ::check_lsn_before_last [check_last_lsn]
         r vrem flat f:3
         set ::check_lsn_last [check_last_lsn]
+        assert_equal [expr {$::check_lsn_before_last + 1}] $::check_lsn_last
         assert_morethan $::check_lsn_last [expr {$::check_lsn + 25}]
         assert_equal 295 [r vcard ck]
         # NOSAVE: the log stays the database (a checkpoint would move the
-        # rows into data chunks); memtables are flushed to SST files.
+        # rows into data chunks and delete the log files).
         server_expect_exit
         catch {r shutdown nosave}
         assert_equal 0 [wait_for_server_exit]
-        assert {[llength [glob -nocomplain -directory [file join [srv 0 dir] vectis.db] *.sst]] > 0}
         set ::check_src [check_copy [srv 0 dir]]
+        # One log file, every write in it, no family entries to speak of.
+        assert_equal 1 [llength [check_vlogs $::check_src]]
+        set last [lindex [check_vlog_frames [lindex [check_vlogs $::check_src] 0]] end]
+        assert_equal [list 1 $::check_lsn_last] [list [lindex $last 1] [lindex $last 3]]
     }
+}
+
+# The marker's frame in the pristine copy: {file offset count payload last_lsn},
+# checked to hold the marked write alone.
+proc check_marker_frame {dir} {
+    set hits [check_vlog_find $dir $::check_marker]
+    assert_equal 1 [llength $hits] "the marker is in exactly one log record: $hits"
+    lassign [lindex $hits 0] file off
+    set frame [check_vlog_frame_at $file $off]
+    assert_equal [list 1 $::check_lsn] [list [lindex $frame 1] [lindex $frame 3]] \
+        "the marker's frame holds only lsn $::check_lsn"
+    return [list $file $off {*}$frame]
 }
 
 test {vectis-check on a clean copy: exit 0 and the summary} {
@@ -165,14 +262,16 @@ test {vectis-check on a clean copy: exit 0 and the summary} {
     lassign [run_check $d] code out
     assert_equal 0 $code $out
     assert_equal {} [check_problem_lines $out]
-    assert_match "*summary of $d/vectis.db*" $out
+    assert_match "*summary of $d/vectis.db (log files in $d/vectis.log)*" $out
     assert_match "*problems:    0 *" $out
-    # Every LSN written is in the log (no checkpoint was taken).
-    assert_match "*log: * keys, lsn 1..$::check_lsn_last *" $out
-    # The database path itself is accepted too.
+    # Every LSN written is in the log files (no checkpoint was taken).
+    set bytes [file size [lindex [check_vlogs $d] 0]]
+    assert_match "*log: * 0 keys in the family, $::check_lsn_last records in 1 files ($bytes bytes), lsn 1..$::check_lsn_last (0 at or below the checkpoint)*" $out
+    # The database path itself is accepted too (the log is its sibling).
     lassign [run_check [file join $d vectis.db]] code2 out2
     assert_equal 0 $code2 $out2
     assert_match "*problems:    0 *" $out2
+    assert_match "*lsn 1..$::check_lsn_last *" $out2
 }
 
 test {vectis-check on a directory without a database: exit 2, clear message} {
@@ -188,35 +287,38 @@ test {vectis-check on a directory without a database: exit 2, clear message} {
     assert_match "*usage: vectis-check*" $out
 }
 
-test {A byte flipped in a log value: vectis-check exits 1 and names "log lsn N"} {
+test {A byte flipped in a log record: vectis-check exits 1 and names "log lsn N"} {
     set ::check_bad [check_copy $::check_src]
-    set db [file join $::check_bad vectis.db]
-    set hits [check_sst_find $db log $::check_marker]
-    assert_equal 1 [llength $hits] "the marker is in exactly one log SST value: $hits"
-    lassign [lindex $hits 0] file off
+    lassign [check_marker_frame $::check_bad] file off ::check_frame_off
+    set ::check_vlog_name [file tail $file]
     check_flip_byte $file [expr {$off + 10}]
     lassign [run_check $::check_bad] code out
     assert_equal 1 $code $out
     set lines [check_problem_lines $out]
     assert_equal 1 [llength $lines] $out
-    assert_match "log lsn $::check_lsn: *checksum mismatch*" [lindex $lines 0]
+    assert_match "log lsn $::check_lsn: LOG record: checksum mismatch*" [lindex $lines 0]
     assert_match "*problems:    1 (meta 0, data 0, index 0, log 1)*" $out
+    # The records after the damaged one are read and counted too.
+    assert_match "*$::check_lsn_last records in 1 files*lsn 1..$::check_lsn_last *" $out
 }
 
-test {The server refuses to start on the damaged copy and names the same key} {
+test {The server refuses to start on the damaged copy and names the same LSN} {
     start_server [list tags {check} expect_fail 1 \
                       overrides [list appendonly yes save {""} dir $::check_bad]] {
         assert_not_equal 0 [srv 0 exitcode]
-        assert_match "*log lsn $::check_lsn:*" [srv 0 output]
+        assert_match "*log lsn $::check_lsn: LOG record: checksum mismatch*" [srv 0 output]
     }
 }
 
-test {vectis-check --truncate-log removes lsn N..end and prints the range} {
+test {vectis-check --truncate-log cuts the log at the damaged frame and prints the range} {
     lassign [run_check --truncate-log $::check_bad] code out
     assert_equal 0 $code $out
-    assert_match "*removed lsn $::check_lsn..$::check_lsn_last ([expr {$::check_lsn_last - $::check_lsn + 1}] entries)*" $out
+    set n [expr {$::check_lsn_last - $::check_lsn + 1}]
+    assert_match "*truncated the log files at log file $::check_vlog_name offset $::check_frame_off: removed lsn $::check_lsn..$::check_lsn_last ($n records)*" $out
+    # The file ends where the damaged frame began.
+    assert_equal $::check_frame_off [file size [file join $::check_bad vectis.log $::check_vlog_name]]
     # The check after the truncation is clean and ends before the damage.
-    set after [string range $out [string first "checking again" $out] end]
+    set after [check_recheck $out]
     assert_match "*log: * lsn 1..$::check_lsn_before *" $after
     assert_match "*problems:    0 *" $after
     # And so is a fresh run.
@@ -231,17 +333,97 @@ start_server [list tags {check persistence vectis-only} \
         assert_equal 0 [r vismember ck $::check_marker]
         assert_equal 270 [r vcard ck]
         assert_equal {{"i":2}} [r vgetattr ck c:2]
+        assert_equal $::check_lsn_before [check_last_lsn]
     }
 }
 
 test {--truncate-log on an intact database changes nothing} {
     set d [check_copy $::check_src]
+    set sizes {}
+    foreach f [check_vlogs $d] { lappend sizes [file tail $f] [file size $f] }
     lassign [run_check --truncate-log $d] code out
     assert_equal 0 $code $out
     assert_match "*the log is intact, nothing to truncate*" $out
     assert_match "*lsn 1..$::check_lsn_last *" $out
+    set after {}
+    foreach f [check_vlogs $d] { lappend after [file tail $f] [file size $f] }
+    assert_equal $sizes $after
 }
 
+test {A torn tail (the last frame cut short): exit 0 with a note} {
+    set ::check_torn [check_copy $::check_src]
+    set file [lindex [check_vlogs $::check_torn] end]
+    lassign [lindex [check_vlog_frames $file] end] off count payload last
+    assert_equal $::check_lsn_last $last
+    set ::check_torn_file [file tail $file]
+    set ::check_torn_off $off
+    # In the middle of the frame's payload, as a write cut short leaves it.
+    set size [expr {$off + 32 + $payload / 2}]
+    check_truncate_file $file $size
+    set ::check_torn_bytes [expr {$size - $off}]
+    lassign [run_check $::check_torn] code out
+    assert_equal 0 $code $out
+    assert_equal {} [check_problem_lines $out]
+    assert_match "*note: log file $::check_torn_file: $::check_torn_bytes bytes at offset $off cut short by a crash; the server cuts them at start*" $out
+    assert_match "*lsn 1..$::check_lsn_before_last *" $out
+    assert_match "*problems:    0 *" $out
+    # Nothing for --truncate-log to do either: the server cuts a torn tail.
+    lassign [run_check --truncate-log $::check_torn] code out
+    assert_equal 0 $code $out
+    assert_match "*the log is intact, nothing to truncate*" $out
+    assert_equal $size [file size $file]
+}
+
+start_server [list tags {check persistence vectis-only} \
+                  overrides [list appendonly yes save {""} dir $::check_torn]] {
+    test {The server cuts the torn tail, logs it and has every write before that frame} {
+        assert_match "*cut off $::check_torn_bytes bytes at the end of $::check_torn_file (offset $::check_torn_off)*" [server_log]
+        assert_equal $::check_before_last [check_snapshot]
+        assert_equal 1 [r vismember flat f:3]
+        assert_equal $::check_lsn_before_last [check_last_lsn]
+    }
+}
+
+test {A damaged frame header in the middle of the log: exit 1, the file and offset named} {
+    set ::check_hdr [check_copy $::check_src]
+    lassign [check_marker_frame $::check_hdr] file - off
+    set ::check_hdr_file [file tail $file]
+    set ::check_hdr_off $off
+    # The count field: the frame header's own checksum then fails.
+    check_flip_byte $file [expr {$off + 4}]
+    lassign [run_check $::check_hdr] code out
+    assert_equal 1 $code $out
+    set lines [check_problem_lines $out]
+    assert_equal 1 [llength $lines] $out
+    assert_equal "log file $::check_hdr_file offset $off: bad frame header (checksum mismatch)" \
+        [lindex $lines 0]
+    assert_match "*problems:    1 (meta 0, data 0, index 0, log 1)*" $out
+    # The log cannot be read past the damage.
+    assert_match "*lsn 1..$::check_lsn_before *" $out
+    start_server [list tags {check} expect_fail 1 \
+                      overrides [list appendonly yes save {""} dir $::check_hdr]] {
+        assert_not_equal 0 [srv 0 exitcode]
+        assert_match "*log file $::check_hdr_file offset $off: bad frame header*" [srv 0 output]
+    }
+}
+
+test {--truncate-log cuts the log at the damaged frame header} {
+    lassign [run_check --truncate-log $::check_hdr] code out
+    assert_equal 0 $code $out
+    assert_match "*truncated the log files from log file $::check_hdr_file offset $::check_hdr_off to the end: removed lsn $::check_lsn and everything after it (the log could not be read past the damage)*" $out
+    assert_equal $::check_hdr_off [file size [file join $::check_hdr vectis.log $::check_hdr_file]]
+    set after [check_recheck $out]
+    assert_match "*log: * lsn 1..$::check_lsn_before *" $after
+    assert_match "*problems:    0 *" $after
+}
+
+start_server [list tags {check persistence vectis-only} \
+                  overrides [list appendonly yes save {""} dir $::check_hdr]] {
+    test {After cutting at the damaged frame header the server has the writes before it} {
+        assert_equal $::check_before [check_snapshot]
+        assert_equal $::check_lsn_before [check_last_lsn]
+    }
+}
 
 # ------------------------------------------------------------------------
 # A checkpointed database (SAVE): rows, vectors and deletes in data chunks,
