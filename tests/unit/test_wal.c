@@ -84,12 +84,17 @@ typedef struct tlog {
     uint64_t next_lsn;
 } tlog;
 
+/* The temporary directory of the running test, removed by its teardown
+ * when a failed assertion skipped tlog_free. */
+static char g_tmp[256];
+
 static void tlog_init(tlog *t)
 {
     memset(t, 0, sizeof(*t));
     const char *root = getenv("TMPDIR");
     snprintf(t->base, sizeof(t->base), "%s/vectis-wal-XXXXXX", root ? root : "/tmp");
     if (!mkdtemp(t->base)) fail_msg("mkdtemp: %s", strerror(errno));
+    snprintf(g_tmp, sizeof(g_tmp), "%s", t->base);
     snprintf(t->dir, sizeof(t->dir), "%s/vectis.log", t->base);
     t->next_lsn = 1;
 }
@@ -114,6 +119,15 @@ static void tlog_free(tlog *t)
     free(t->r);
     free(t->f);
     nftw(t->base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    g_tmp[0] = 0;
+}
+
+static int teardown_tmp(void **state)
+{
+    (void)state;
+    if (g_tmp[0]) nftw(g_tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    g_tmp[0] = 0;
+    return 0;
 }
 
 static void path_of(const tlog *t, uint64_t seq, char *out, size_t n)
@@ -1461,17 +1475,17 @@ int main(void)
     if (!g_known_bugs)
         printf("test_wal: checks of known wal.c bugs skipped (WAL_TEST_KNOWN_BUGS=1 runs them)\n");
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_replay_twice_same_handle),
-        cmocka_unit_test(test_rotation_drop),
-        cmocka_unit_test(test_restart),
-        cmocka_unit_test(test_torn_tail),
-        cmocka_unit_test(test_damage),
-        cmocka_unit_test(test_callback_stop),
-        cmocka_unit_test(test_read_only),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_sync_closes_rotated),
-        cmocka_unit_test(test_sync_thread),
+        cmocka_unit_test_teardown(test_round_trip, teardown_tmp),
+        cmocka_unit_test_teardown(test_replay_twice_same_handle, teardown_tmp),
+        cmocka_unit_test_teardown(test_rotation_drop, teardown_tmp),
+        cmocka_unit_test_teardown(test_restart, teardown_tmp),
+        cmocka_unit_test_teardown(test_torn_tail, teardown_tmp),
+        cmocka_unit_test_teardown(test_damage, teardown_tmp),
+        cmocka_unit_test_teardown(test_callback_stop, teardown_tmp),
+        cmocka_unit_test_teardown(test_read_only, teardown_tmp),
+        cmocka_unit_test_teardown(test_errors, teardown_tmp),
+        cmocka_unit_test_teardown(test_sync_closes_rotated, teardown_tmp),
+        cmocka_unit_test_teardown(test_sync_thread, teardown_tmp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
