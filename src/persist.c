@@ -1,8 +1,12 @@
 /*
  * persist.c -- the write-ahead mutation log, server side (DESIGN.md section
- * 6): with `appendonly yes` every write goes to the `log` column family of
- * one RocksDB database, <dir>/vectis.db; checkpoints (engine/checkpoint.c)
- * move the state into `meta` / `data` / `index` and truncate the log.
+ * 6): with `appendonly yes` every write goes to the log files of
+ * <dir>/vectis.log (engine/wal.c: why files and not a RocksDB column
+ * family); checkpoints (engine/checkpoint.c) move the state into the
+ * `meta` / `data` / `index` families of one RocksDB database,
+ * <dir>/vectis.db, and delete the log files they cover. A database written
+ * before the log moved to files may still hold entries in its `log`
+ * family: they are replayed first, and the next checkpoint deletes them.
  *
  * Start-up (LOADING). The server listens first; persist_start then loads
  * the last checkpoint and replays the log after it, and every few
@@ -19,21 +23,24 @@
  *
  * Write path (group commit). The engine calls persist's log hook once per
  * LSN with the resolved records of a mutation (record.h); the hook encodes
- * them as one LOG value and adds it to the batch of the current event-loop
+ * them as one LOG value and adds it to the frame of the current event-loop
  * turn, remembering which client caused it. server_run calls
  * persist_commit() after each turn and before net_before_sleep() writes the
- * replies: the batch goes to RocksDB in one storage_write, synced when
- * `appendfsync always`. Under `everysec` the loop never waits: a thread
- * calls storage_sync_wal once a second when something was written; under
- * `no` the OS decides. A client whose socket was backed up has its write
+ * replies: the frame goes to the current log file in one write(2),
+ * fdatasync'd when `appendfsync always`. Under `everysec` the loop never
+ * waits: a thread calls wal_sync once a second when something was written;
+ * under `no` the OS decides (the thread only closes rotated-out files).
+ * A checkpoint first commits the turn's frame and rotates the log, so the
+ * files before the new one hold exactly the LSNs it covers; its job
+ * deletes them once the checkpoint is durable. A client whose socket was backed up has its write
  * event armed, which could send an acknowledgement in the middle of a turn;
  * the hook disarms it (net_before_sleep re-arms it after the commit).
  *
- * Failure. If the batch cannot be written (disk full, unwritable dir) or a
+ * Failure. If the frame cannot be written (disk full, unwritable dir) or a
  * background sync fails, the server goes MISCONF: the error is logged,
  * every later write command is refused with -MISCONF (the dispatcher in
  * commands.c asks persist_write_refused() for every write command), reads
- * go on, and the clients whose writes were in the failed batch are closed
+ * go on, and the clients whose writes were in the failed frame are closed
  * with their pending replies dropped, so no acknowledgement of an unlogged
  * write leaves the server. The in-memory state keeps those writes (they
  * were applied before the write failed); nothing acknowledged is lost.
@@ -41,20 +48,21 @@
  * there, writes are also refused while dir's free space is below
  * min-free-disk (checked by the cron), and accepted again once it is not.
  *
- * Ownership: persist owns the storage handle, the batch, the encode buffer,
+ * Ownership: persist owns the storage and log handles, the encode buffer,
  * the client id list and the checkpoint in flight. Threads: everything runs
- * on the main thread except sync_thread_main, which touches only the
- * storage handle (RocksDB is thread-safe) and the atomics below, and the
- * checkpoint job's run step (engine_checkpoint_write).
+ * on the main thread except sync_thread_main, which touches only wal_sync
+ * (thread-safe) and the atomics below, and the checkpoint job's run step
+ * (engine_checkpoint_write, then wal_drop_before, also thread-safe).
  *
  * Rejected: a write per command (one fsync per command under `always`,
  * where a pipeline of N writes can share one); syncing from a worker job
  * queued by the cron (the pool is shared with searches, and a slow fsync
  * would occupy a search thread); handing the everysec batches to a writer
- * thread and holding the replies until it wrote them (measured: the
- * pipelined clients then wait a thread hand-off per turn, 0.5x the
- * in-memory VADD rate against 0.55-0.75x for writing on the loop);
- * closing every client on failure (readers did nothing wrong); loading before listening (clients that connect
+ * thread and holding the replies until it wrote them (measured when the
+ * log was a RocksDB family: the pipelined clients then wait a thread
+ * hand-off per turn, 0.5x the in-memory VADD rate against 0.55-0.75x for
+ * writing on the loop); closing every client on failure (readers did
+ * nothing wrong); loading before listening (clients that connect
  * during a long load would time out instead of seeing LOADING); loading on
  * a separate thread (the keyspace is main-thread state; yielding from the
  * loader keeps it single-threaded).
@@ -78,6 +86,7 @@
 #include "engine/engine.h"
 #include "engine/record.h"
 #include "engine/storage.h"
+#include "engine/wal.h"
 #include "log.h"
 #include "networking.h"
 #include "server.h"
@@ -94,9 +103,9 @@ long long persist_block_cache = (long long)STORAGE_DEFAULT_CACHE_BYTES;
 int persist_bg_jobs = STORAGE_DEFAULT_BG_JOBS;
 
 static storage *st;
-static storage_batch *batch;
+static wal *wl;
 static rec_buf enc;
-static uint64_t *ids; /* clients whose writes are in the batch */
+static uint64_t *ids; /* clients whose writes are in the frame */
 static size_t nids, idcap;
 static uint64_t batch_last_lsn, last_written_lsn;
 static int misconf;
@@ -117,6 +126,8 @@ static char sync_error[256];     /* written by the thread before sync_failed */
 typedef struct ck_job {
     job base;
     engine_checkpoint *k;
+    uint64_t drop_seq; /* log files below this one are in the checkpoint; 0 = keep all */
+    char drop_err[256];  /* deleting them failed (costs disk space only) */
     int rc;
     int orphan;      /* finished by persist_stop: complete() only frees */
     atomic_int ran;  /* run() returned */
@@ -154,7 +165,7 @@ static void sleep_us(long us)
 static void persist_log(uint64_t lsn, const struct rec_mutation *m, size_t n)
 {
     rec_encode_log(&enc, lsn, m, n);
-    storage_batch_put_log(batch, lsn, enc.p, enc.len);
+    wal_append(wl, lsn, enc.p, enc.len);
     batch_last_lsn = lsn;
     client *c = srv.current_client;
     if (!c) return;
@@ -185,13 +196,13 @@ void persist_commit(void)
 {
     if (!st) return;
     if (atomic_load(&sync_failed)) go_misconf(sync_error);
-    if (storage_batch_count(batch) == 0) {
+    if (wal_pending(wl) == 0) {
         nids = 0;
         return;
     }
     char err[256];
     int always = persist_appendfsync == PERSIST_FSYNC_ALWAYS;
-    if (!misconf && storage_write(st, batch, always, err, sizeof(err)) == 0) {
+    if (!misconf && wal_commit(wl, always, err, sizeof(err)) == 0) {
         last_written_lsn = batch_last_lsn;
         if (persist_appendfsync == PERSIST_FSYNC_EVERYSEC) atomic_store(&sync_needed, 1);
     } else {
@@ -206,7 +217,6 @@ void persist_commit(void)
             client_free(c);
         }
     }
-    storage_batch_clear(batch);
     nids = 0;
 }
 
@@ -257,10 +267,12 @@ static void *sync_thread_main(void *arg)
         ts.tv_sec += PERSIST_SYNC_PERIOD_MS / 1000;
         pthread_cond_timedwait(&sync_cv, &sync_mu, &ts);
         if (sync_stop) break;
-        if (!atomic_exchange(&sync_needed, 0)) continue;
+        /* Not everysec, or nothing new: only close rotated-out files. */
+        int do_sync = atomic_exchange(&sync_needed, 0) &&
+                      persist_appendfsync == PERSIST_FSYNC_EVERYSEC;
         pthread_mutex_unlock(&sync_mu);
         char err[256];
-        if (storage_sync_wal(st, err, sizeof(err)) != 0 && !atomic_load(&sync_failed)) {
+        if (wal_sync(wl, do_sync, err, sizeof(err)) != 0 && !atomic_load(&sync_failed)) {
             snprintf(sync_error, sizeof(sync_error), "%s", err);
             atomic_store(&sync_failed, 1);
         }
@@ -308,8 +320,17 @@ static int replay_cb(void *arg, uint64_t lsn, const void *val, size_t vlen)
     return loading_tick();
 }
 
+static int wal_progress(void *arg, uint64_t bytes)
+{
+    replay_ctx *x = arg;
+    loading_bytes = x->base_bytes + bytes;
+    return loading_tick();
+}
+
 static void persist_close(void)
 {
+    wal_close(wl);
+    wl = NULL;
     storage_close(st);
     st = NULL;
 }
@@ -332,10 +353,18 @@ int persist_start(void)
         log_warning("Can't open the database %s: %s", path, err);
         return -1;
     }
+    snprintf(path, sizeof(path), "%s/%s", dir, PERSIST_LOG_NAME);
+    wl = wal_open(path, 0, err, sizeof(err));
+    if (!wl) {
+        log_warning("Can't open the mutation log: %s", err);
+        persist_close();
+        return -1;
+    }
+    snprintf(path, sizeof(path), "%s/%s", dir, PERSIST_DB_NAME);
     storage_numbers nums;
     storage_get_numbers(st, &nums);
     loading_total = nums.live_bytes[REC_CF_META] + nums.live_bytes[REC_CF_LOG] +
-                    nums.live_bytes[REC_CF_DATA] + nums.live_bytes[REC_CF_INDEX];
+                    nums.live_bytes[REC_CF_DATA] + nums.live_bytes[REC_CF_INDEX] + wal_bytes(wl);
     loading_start_ms = loading_yield_ms = util_mstime();
     loading_bytes = loading_records = 0;
     srv.loading = 1;
@@ -353,7 +382,19 @@ int persist_start(void)
     if (rc == 0) {
         x.r = engine_replay_new();
         uint64_t before = loading_records;
+        /* Entries a build before the log files left in the family, then
+         * the files. */
         rc = storage_replay_log(st, ck_lsn + 1, replay_cb, &x, err, sizeof(err));
+        wal_replay_info wi;
+        if (rc == 0) {
+            x.base_bytes = loading_bytes;
+            rc = wal_replay(wl, ck_lsn + 1, replay_cb, wal_progress, &x, &wi, err, sizeof(err));
+            if (rc == 0 && wi.torn_bytes)
+                log_warning("Mutation log: cut off %llu bytes at the end of %s (offset %llu): a "
+                            "write interrupted by a crash, never acknowledged",
+                            (unsigned long long)wi.torn_bytes, wi.torn.file,
+                            (unsigned long long)wi.torn.offset);
+        }
         if (rc == 1 && !loading_aborted) snprintf(err, sizeof(err), "%s", x.err);
         if (rc == 1 && loading_aborted) rc = 2;
         if (rc == 0)
@@ -377,7 +418,11 @@ int persist_start(void)
     }
     if (!ck_last_ms) ck_last_ms = (long long)time(NULL) * 1000;
     last_written_lsn = engine_lsn();
-    batch = storage_batch_new(st);
+    if (wal_start(wl, engine_lsn() + 1, err, sizeof(err)) != 0) {
+        log_warning("Can't start the mutation log: %s", err);
+        persist_close();
+        return -1;
+    }
     engine_set_log(persist_log);
     sync_stop = 0;
     if (pthread_create(&sync_thread, NULL, sync_thread_main, NULL) == 0) sync_running = 1;
@@ -386,10 +431,31 @@ int persist_start(void)
 
 /* ------------------------------------------------------------ checkpoints */
 
+/* The checkpoint is durable: the log files it covers go (worker or main). */
+static void ck_drop_log(ck_job *c)
+{
+    if (c->rc != 0 || !c->drop_seq) return;
+    wal_drop_before(wl, c->drop_seq, c->drop_err, sizeof(c->drop_err));
+}
+
+/* Main thread: the turn's frame goes out, the log rotates, the checkpoint
+ * takes the LSN of everything in the files before the new one. */
+static void ck_begin(ck_job *c)
+{
+    char err[256];
+    persist_commit();
+    c->drop_seq = misconf ? 0 : wal_rotate(wl, engine_lsn() + 1, err, sizeof(err));
+    if (!misconf && !c->drop_seq)
+        log_warning("Checkpoint: can't rotate the mutation log (%s); its files stay until the "
+                    "next checkpoint", err);
+    c->k = engine_checkpoint_begin(st);
+}
+
 static void ck_run(job *j)
 {
     ck_job *c = (ck_job *)j;
     c->rc = engine_checkpoint_write(c->k);
+    ck_drop_log(c);
     atomic_store(&c->ran, 1);
 }
 
@@ -412,6 +478,7 @@ static void ck_finish(ck_job *c)
         log_warning("Checkpoint failed: %s", e);
     }
     if (engine_checkpoint_note(c->k)) log_warning("Checkpoint: %s", engine_checkpoint_note(c->k));
+    if (c->drop_err[0]) log_warning("Checkpoint: %s", c->drop_err);
     if (c->base.owner) {
         if (c->rc == 0)
             resp_add_simple(&c->base.reply, "OK");
@@ -437,7 +504,7 @@ static void ck_free(job *j)
     xfree(j);
 }
 
-static const job_type ck_job_type = {"checkpoint", ck_run, ck_complete, ck_free, 1, 1};
+static const job_type ck_job_type = {"checkpoint", ck_run, ck_complete, ck_free, 1, 1, NULL};
 
 int persist_checkpoint_running(void)
 {
@@ -450,7 +517,7 @@ int persist_checkpoint_start(client *owner)
     ck_job *c = xcalloc(1, sizeof(*c));
     job_init(&c->base, &ck_job_type, owner, owner ? owner->proto : 2);
     ck_started_ms = util_mstime();
-    c->k = engine_checkpoint_begin(st);
+    ck_begin(c);
     ck_running = c;
     ck_wanted = 0;
     if (owner)
@@ -539,9 +606,11 @@ void persist_stop(int save)
     }
     if (save && !misconf) {
         log_notice("Saving the final checkpoint before exiting.");
-        ck_job c = {.k = engine_checkpoint_begin(st)};
+        ck_job c = {0};
         ck_started_ms = util_mstime();
+        ck_begin(&c);
         c.rc = engine_checkpoint_write(c.k);
+        ck_drop_log(&c);
         ck_finish(&c);
     }
     engine_set_log(NULL);
@@ -554,14 +623,11 @@ void persist_stop(int save)
         sync_running = 0;
     }
     char err[256];
-    if (!misconf && storage_sync_wal(st, err, sizeof(err)) != 0)
+    if (!misconf && wal_sync(wl, 1, err, sizeof(err)) != 0)
         log_warning("Syncing the mutation log at shutdown: %s", err);
     if (!misconf && storage_flush(st, err, sizeof(err)) != 0)
         log_warning("Flushing the database at shutdown: %s", err);
-    storage_batch_free(batch);
-    batch = NULL;
-    storage_close(st);
-    st = NULL;
+    persist_close();
     rec_buf_free(&enc);
     xfree(ids);
     ids = NULL;
@@ -622,10 +688,12 @@ void persist_info(char *buf, size_t buflen)
         /* The log on disk: what a crash now would replay (after the
          * checkpoint). 0 0 when empty. */
         uint64_t first = 0, last = 0;
-        char err[128];
-        if (storage_log_bounds(st, &first, &last, err, sizeof(err)) < 0) first = last = 0;
-        n += snprintf(buf + n, buflen - (size_t)n, "log_first_lsn:%llu\r\nlog_last_lsn:%llu\r\n",
-                      (unsigned long long)first, (unsigned long long)last);
+        wal_bounds(wl, &first, &last);
+        n += snprintf(buf + n, buflen - (size_t)n,
+                      "log_first_lsn:%llu\r\nlog_last_lsn:%llu\r\nlog_files:%zu\r\n"
+                      "log_bytes:%llu\r\n",
+                      (unsigned long long)first, (unsigned long long)last, wal_files(wl),
+                      (unsigned long long)wal_bytes(wl));
     }
     if (st && n > 0 && (size_t)n < buflen) storage_stats(st, buf + n, buflen - (size_t)n);
 }

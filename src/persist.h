@@ -1,8 +1,9 @@
 /*
  * persist.h -- the server side of the write-ahead mutation log: opens the
- * RocksDB database when `appendonly yes`, replays it at start-up, collects
- * the engine's mutation records of each event-loop turn into one batch and
- * writes it before that turn's replies leave (group commit), syncs it per
+ * RocksDB database and the log files when `appendonly yes`, replays them at
+ * start-up, collects the engine's mutation records of each event-loop turn
+ * into one frame and writes it before that turn's replies leave (group
+ * commit), syncs it per
  * `appendfsync`, and refuses writes (-MISCONF) after a failed log write.
  * See persist.c.
  */
@@ -20,23 +21,24 @@ extern int persist_appendfsync;          /* PERSIST_FSYNC_* */
 extern long long persist_block_cache;    /* rocksdb-block-cache-size, bytes */
 extern int persist_bg_jobs;              /* rocksdb-max-background-jobs */
 
-/* The database directory under `dir`. */
+/* The database directory and the log directory under `dir`. */
 #define PERSIST_DB_NAME "vectis.db"
+#define PERSIST_LOG_NAME "vectis.log"
 
 extern int persist_key_load_delay; /* key-load-delay: microseconds per loaded value */
 
-/* With appendonly yes: opens <dir>/vectis.db, loads the last checkpoint
- * and replays the log after it (LOADING: the event loop keeps serving,
+/* With appendonly yes: opens <dir>/vectis.db and <dir>/vectis.log, loads
+ * the last checkpoint and replays the log after it (LOADING: the event loop keeps serving,
  * see persist.c), then installs the engine's log hook and starts the
  * everysec sync thread. Returns 0 (also when appendonly is no), 1 when a
  * shutdown was requested while loading, -1 after logging why. Call after
  * engine_init and net_listen, outside any event callback. */
 int persist_start(void);
-/* Writes the batch of this turn (server_run, before replies are flushed).
+/* Writes the frame of this turn (server_run, before replies are flushed).
  * On failure: MISCONF, and the clients whose writes were in it are closed. */
 void persist_commit(void);
 /* Shutdown: commits, finishes a checkpoint in flight, writes a final one
- * when `save`, syncs, flushes memtables, stops the thread, closes. */
+ * when `save`, stops the thread, syncs the log, flushes memtables, closes. */
 void persist_stop(int save);
 
 /* Checkpoints. start: begins one now (owner: the client that waits for

@@ -56,7 +56,9 @@
  *                        the old one with the manifest, so a crash in
  *                        between leaves the old index whole.
  *
- * Family `log`
+ * Family `log` (LOG values are also the records of the log files, where
+ * the frame entry carries the LSN: engine/wal.c; the family itself holds
+ * entries only in databases written before the log moved to files)
  *   lsn:be64             LOG         lsn u64 (= the key's) | count u32 (>= 1)
  *                                    | count x mutation
  *   mutation = op u8, then

@@ -11,22 +11,18 @@
  * which stays empty. An existing database with any other family is refused
  * (it was written by something else, or by a newer vectis).
  *
- * Options, and why (the workload: a stream of small log appends from the
- * main thread; a few big write-once values per sealed segment; whole
- * ranges deleted at a checkpoint or a drop; point reads of meta; one
- * sequential scan of everything at start-up):
+ * Options, and why (the workload: a few big write-once values per sealed
+ * segment and one synced manifest batch per checkpoint; whole ranges
+ * deleted at a checkpoint or a drop; point reads of meta; one sequential
+ * scan of everything at start-up. The mutation log itself is not here: it
+ * moved to files, engine/wal.c says why; the `log` family is only read and
+ * range-deleted, for databases written before):
  *
- *   WAL           kept for every family. It is what makes a batch atomic
- *                 across families and what the fsync policy acts on:
- *                 appendfsync always = WriteOptions.sync; everysec =
- *                 sync=false plus storage_sync_wal() (FlushWAL(sync)) from
- *                 a timer thread; no = sync=false only. Rejected: disabling
- *                 the WAL for the `log` family and fsyncing our own file --
- *                 the log then lives twice (our file and the family) or
- *                 needs a memtable flush per fsync, and loses atomicity
- *                 with `meta`. The big checkpoint writes skip the WAL
- *                 instead (storage_write_bulk: no WAL + flush), so vector
- *                 bytes are not written twice.
+ *   WAL           kept for every family. It is what makes a checkpoint's
+ *                 manifest batch atomic across families (meta and the range
+ *                 deletes of data, index and the legacy log). The big
+ *                 checkpoint writes skip it (storage_write_bulk: no WAL +
+ *                 flush), so vector bytes are not written twice.
  *   recovery      kPointInTimeRecovery: after a crash the WAL is replayed up
  *                 to the first torn or corrupt record and no further, so
  *                 the database is a prefix of what was written, never a
@@ -47,11 +43,10 @@
  *                 arena that returns pages to the kernel at once, so every
  *                 memtable refaulted its 64 MiB on the main thread (zeroing
  *                 pages was ~13% of the loop's time under an everysec load).
- *   memtables     64 MiB for log (a turn's appends land in memory; most log
- *                 entries are range-deleted before they reach an SST), 64
- *                 MiB x up to 4 for data/index (a bulk checkpoint write
- *                 must not hit the memtable-count write stop, which would
- *                 stall the main thread's log writes too), 8 MiB for meta.
+ *   memtables     64 MiB x up to 4 for data/index (a bulk checkpoint write
+ *                 must not hit the memtable-count write stop), 8 MiB for
+ *                 meta and for the legacy log (only range deletes land
+ *                 there now; memtable memory is taken as it is written).
  *   WAL size      max_total_wal_size 256 MiB: a rarely written family (meta)
  *                 would otherwise pin old WAL files forever; RocksDB
  *                 flushes the family holding the oldest WAL when the total
@@ -92,7 +87,7 @@
 #include <time.h>
 
 /* Sizes in bytes, with the reason next to each (see the top comment). */
-#define ST_LOG_MEMTABLE ((size_t)64 << 20)
+#define ST_LOG_MEMTABLE ((size_t)8 << 20)
 #define ST_DATA_MEMTABLE ((size_t)64 << 20)
 #define ST_DATA_MEMTABLES 4
 #define ST_META_MEMTABLE ((size_t)8 << 20)

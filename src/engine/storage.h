@@ -11,11 +11,10 @@
  *   // start-up: read meta (storage_scan), the sealed segments' data and
  *   // index keys (storage_scan over rec_range_collection), then
  *   // storage_replay_log(st, checkpoint_lsn + 1, ...)
- *   storage_batch *b = storage_batch_new(st);
- *   // each event-loop turn: one put_log per LSN written, then
- *   storage_write(st, b, appendfsync == ALWAYS, err, sizeof(err));
- *   storage_batch_clear(b);
- *   // everysec: a background thread calls storage_sync_wal(st) each second
+ *   // a checkpoint: storage_write_bulk of its chunks, then one synced
+ *   // storage_write of the manifests (the mutation log itself is in files
+ *   // since the move to engine/wal.c; the `log` family is only read, for
+ *   // databases written before, and range-deleted at checkpoints)
  *
  * Durability. Every batch goes through RocksDB's write-ahead log (its WAL),
  * which makes a batch atomic across families (a checkpoint's manifest and

@@ -54,10 +54,6 @@
 #define T_FRAME_HDR 32
 #define T_ENTRY_HDR 12
 
-/* Checks of wal.c bugs found by this test and not fixed yet (each marked
- * KNOWN BUG below) run only with WAL_TEST_KNOWN_BUGS=1, so that the suite
- * passes meanwhile; once wal.c is fixed they become unconditional. */
-static int g_known_bugs;
 
 /* ------------------------------------------------------------ the model */
 
@@ -557,10 +553,8 @@ static void test_round_trip(void **state)
 static void test_replay_twice_same_handle(void **state)
 {
     (void)state;
-    /* KNOWN BUG: replay_file compares a file's first_lsn with w->last_lsn,
-     * which wal_replay does not reset: the second replay reports damage
-     * at file 1 offset 0. */
-    if (!g_known_bugs) skip();
+    /* A second replay once reported damage at file 1 offset 0: the last
+     * LSN of the first replay was not reset. */
     tlog t;
     tlog_init(&t);
     got g = {0};
@@ -1308,9 +1302,8 @@ static void test_errors(void **state)
     assert_null(wal_open(t.dir, 0, err, sizeof(err)));
     name_of(7, name);
     if (!strstr(err, name)) fail_msg("wal_open error \"%s\" should name %s", err, name);
-    /* KNOWN BUG: wal_open prints a stale errno (EEXIST from its mkdir)
-     * instead of "not a regular file". */
-    if (g_known_bugs && !strstr(err, "not a regular file"))
+    /* Not a stale errno (EEXIST from wal_open's mkdir). */
+    if (!strstr(err, "not a regular file"))
         fail_msg("wal_open error \"%s\" should say %s is not a regular file", err, name);
     rmdir(d);
 
@@ -1403,12 +1396,10 @@ static void *syncer_main(void *arg)
             break;
         }
         s->syncs++;
-        /* KNOWN BUG: begin_file and write_frame read w->nfiles and
-         * w->files[] without mu while wal_drop_before rewrites them under
-         * it (ThreadSanitizer reports the race); the drop runs here only
-         * with WAL_TEST_KNOWN_BUGS, else on the main thread afterwards. */
+        /* The checkpoint job's drop, beside the appending thread (a race
+         * on the file list once; ThreadSanitizer watches it). */
         unsigned long long d = atomic_load(&s->drop_seq);
-        if (d > dropped && g_known_bugs) {
+        if (d > dropped) {
             if (wal_drop_before(s->w, d, s->err, sizeof(s->err)) < 0) {
                 s->failed = 2;
                 break;
@@ -1448,11 +1439,7 @@ static void test_sync_thread(void **state)
     pthread_join(th, NULL);
     if (s.failed) fail_msg("background %s failed: %s", s.failed == 1 ? "wal_sync" : "drop", s.err);
     assert_true(s.syncs > 0);
-    if (!g_known_bugs) { /* the checkpoint's drop, on this thread after all */
-        char err[512];
-        assert_true(wal_drop_before(w, last_rot, err, sizeof(err)) > 0);
-    }
-    assert_true(s.drops > 0 || !g_known_bugs);
+    assert_true(s.drops > 0);
     uint64_t seqs[512];
     size_t n = list_seqs(&t, seqs, 512);
     assert_int_equal(seqs[0], last_rot);
@@ -1471,9 +1458,6 @@ static void test_sync_thread(void **state)
 int main(void)
 {
     rng_seed("test_wal", "WAL_TEST_SEED");
-    g_known_bugs = getenv("WAL_TEST_KNOWN_BUGS") != NULL;
-    if (!g_known_bugs)
-        printf("test_wal: checks of known wal.c bugs skipped (WAL_TEST_KNOWN_BUGS=1 runs them)\n");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_round_trip, teardown_tmp),
         cmocka_unit_test_teardown(test_replay_twice_same_handle, teardown_tmp),

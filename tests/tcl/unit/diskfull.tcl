@@ -2,7 +2,11 @@
 # below min-free-disk, writes get -MISCONF (before RocksDB ever sees
 # ENOSPC), reads and PING go on, SAVE refuses, INFO says disk_low:1; when
 # space comes back writes are accepted again; and after a kill -9 restart
-# every acknowledged write is there. Needs root (mount); skipped with the
+# every acknowledged write is there. Then with min-free-disk 0 the log
+# write itself fails with ENOSPC: the clients whose writes were in that
+# frame are dropped unanswered, later writes get -MISCONF, reads go on,
+# and after a kill -9 restart with room again every acknowledged write is
+# there and the log reads back whole. Needs root (mount); skipped with the
 # reason otherwise.
 
 source [file join $::vt_dir support persist_util.tcl]
@@ -73,6 +77,54 @@ if {$df_why ne ""} {
                 if {![r vismember s e$n]} { lappend missing e$n }
             }
             assert_equal {} $missing
+            assert_equal 1 [r vadd s VALUES 4 1 1 1 1 after]
+        }
+    }
+    # ENOSPC on the log itself. No checkpoint may run (RocksDB is not
+    # meant to meet a full disk): no save points, no segment seals.
+    exec umount $df_dir
+    df_mount $df_dir 8m
+    start_server [list tags {persistence vectis-only} \
+                      overrides [list appendonly yes appendfsync everysec save {""} dir $df_dir \
+                                           min-free-disk 0 segment-max-rows 1000000]] {
+        test {Log write fails with ENOSPC: dropped unanswered, -MISCONF after, nothing acknowledged lost} {
+            set pad [string repeat y 2000]
+            set rd [redis_deferring_client]
+            set acked 0
+            set failed ""
+            for {set round 0} {$round < 400 && $failed eq ""} {incr round} {
+                for {set i 0} {$i < 50} {incr i} {
+                    set n [expr {$round * 50 + $i}]
+                    $rd vadd s VALUES 4 [expr {$n % 7}] 1 2 3 e$n SETATTR "{\"p\":\"$pad\"}"
+                }
+                for {set i 0} {$i < 50} {incr i} {
+                    if {[catch {$rd read} r]} { set failed "dropped: $r"; break }
+                    if {$r ne "1"} { set failed $r; break }
+                    incr acked
+                }
+            }
+            catch {$rd close}
+            # The client whose frame could not be written was closed, its
+            # replies dropped (no -MISCONF ever reached it for those).
+            assert_match {dropped:*} $failed
+            assert {$acked > 100}
+            assert_error {MISCONF Errors writing to the mutation log*} {r vadd s VALUES 4 1 1 1 1 z}
+            assert_equal PONG [r ping]
+            assert {[r vcard s] >= $acked}
+            assert_equal 1 [r vismember s e0]
+            assert_equal err [info_field aof_last_write_status persistence]
+            assert_match {*Error writing to the mutation log*No space left*} \
+                [vt_server_log [vt_srv_id 0]]
+            # Room again, kill -9, restart: every acknowledged write is
+            # back, the log reads back whole, writes are accepted.
+            exec mount -o remount,size=64m $df_dir
+            persist_kill_restart
+            set missing {}
+            for {set n 0} {$n < $acked} {incr n} {
+                if {![r vismember s e$n]} { lappend missing e$n }
+            }
+            assert_equal {} $missing
+            assert_equal ok [info_field aof_last_write_status persistence]
             assert_equal 1 [r vadd s VALUES 4 1 1 1 1 after]
         }
     }
