@@ -53,6 +53,9 @@ typedef struct client {
     const struct command *last_cmd;
     const struct command *last_top; /* top-level command of last_cmd (lookup cache) */
     struct job *job; /* running on a worker, or NULL */
+    struct job *batch; /* being collected (client_batch_begin), or NULL */
+    int batch_n;       /* commands in it */
+    resp_buf batch_out; /* the real reply buffer while out collects the batch's */
     long long cmd_start_us;
     int argc_now; /* argc of the command being executed, for CLIENT LIST */
     struct client *prev, *next;     /* srv.clients_head */
@@ -81,6 +84,24 @@ void client_block(client *c, struct job *j);
 /* The standard `complete` step of a job run for a client: appends the
  * job's reply, unblocks the client and runs its waiting commands. */
 void client_job_done(struct job *j);
+
+/* Batches: the pipelined commands of one kind (VSIM) share one worker job
+ * and one hand-off. A handler whose work goes to a worker starts a batch
+ * when client_next_is() says the next buffered command is of the same
+ * kind, or joins the one being collected; meanwhile c->out is a side
+ * buffer that keeps, in order, whatever the batch's commands reply on the
+ * spot (errors, inline results), and client_batch_mark() is where the
+ * job's result for the command goes in it. client_process_input submits
+ * the batch (client_batch_submit: the side buffer becomes the job's
+ * `reply`, c->out is restored, the client blocks on the job) as soon as the
+ * next command is of another kind, incomplete, or the batch is full. The
+ * job's complete step must weave its results into its reply at the marks
+ * before client_job_done. */
+#define CLIENT_BATCH_MAX 16 /* commands per batch: a job of ~1 ms of searches */
+int client_next_is(const client *c, const char *name);
+void client_batch_begin(client *c, struct job *j);
+size_t client_batch_mark(client *c); /* counts the command in the batch */
+void client_batch_submit(client *c);
 
 /* Networking entry points used by commands. */
 void client_set_authenticated(client *c, int yes);

@@ -357,7 +357,7 @@ static void sleep_job_free(job *j)
 }
 
 static const job_type sleep_job_type = {"debug-worker-sleep", sleep_job_run, client_job_done,
-                                        sleep_job_free, 0, 0};
+                                        sleep_job_free, 0, 0, NULL};
 
 static int parse_seconds(client *c, const char *s, size_t len, long long *usec)
 {

@@ -307,7 +307,7 @@ static void vsim_job_free(job *j)
     xfree(v);
 }
 
-static const job_type vsim_job_type = {"vsim", vsim_job_run, client_job_done, vsim_job_free, 0, 0};
+static const job_type vsim_job_type = {"vsim", vsim_job_run, client_job_done, vsim_job_free, 0, 0, NULL};
 
 /* A VSIM over several big segments fans out: one job per segment on the
  * pool, a merge when the last one completes (main thread). The client
@@ -359,7 +359,92 @@ static void vsim_part_free(job *j)
 }
 
 static const job_type vsim_part_type = {"vsim-part", vsim_part_run, vsim_part_complete,
-                                        vsim_part_free, 0, 0};
+                                        vsim_part_free, 0, 0, NULL};
+
+/* A batch of a client's pipelined VSIMs (client.h): one job, one hand-off,
+ * the searches run one after the other on one worker. Each item's reply
+ * is built apart on the worker and woven into the side buffer (the other
+ * replies of the batch's commands) at its mark on completion. Measured
+ * reason: with 8 clients x 16 pipelined VSIMs the pool used to get one job
+ * and one loop wake-up per query (~50 us each on this machine, as much as
+ * a search at ef 20). */
+typedef struct vsim_batch_item {
+    engine_search *es;
+    int flags;
+    collection_spec spec;
+    size_t mark;  /* where its reply goes in the side buffer */
+    resp_buf out; /* built by run() */
+} vsim_batch_item;
+
+typedef struct vsim_batch {
+    job base;
+    vsim_batch_item *items;
+    size_t n, cap;
+} vsim_batch;
+
+static void vsim_batch_run(job *j)
+{
+    vsim_batch *b = (vsim_batch *)j;
+    for (size_t i = 0; i < b->n; i++) {
+        vsim_batch_item *it = &b->items[i];
+        engine_search_run(it->es);
+        resp_buf_init(&it->out, j->reply.proto);
+        vsim_reply(&it->out, it->es, &it->spec, it->flags);
+    }
+}
+
+static void vsim_batch_complete(job *j)
+{
+    vsim_batch *b = (vsim_batch *)j;
+    resp_buf all;
+    resp_buf_init(&all, j->reply.proto);
+    size_t from = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        vsim_batch_item *it = &b->items[i];
+        resp_buf_append_raw(&all, j->reply.buf + from, it->mark - from);
+        resp_buf_append_raw(&all, it->out.buf, it->out.len);
+        from = it->mark;
+    }
+    resp_buf_append_raw(&all, j->reply.buf + from, j->reply.len - from);
+    resp_buf_free(&j->reply);
+    j->reply = all;
+    client_job_done(j);
+}
+
+static void vsim_batch_free(job *j)
+{
+    vsim_batch *b = (vsim_batch *)j;
+    for (size_t i = 0; i < b->n; i++) {
+        engine_search_free(b->items[i].es);
+        resp_buf_free(&b->items[i].out);
+    }
+    xfree(b->items);
+    resp_buf_free(&j->reply);
+    xfree(b);
+}
+
+static const job_type vsim_batch_type = {"vsim-batch", vsim_batch_run, vsim_batch_complete,
+                                         vsim_batch_free, 0, 0, "vsim"};
+
+static void vsim_batch_add(client *c, engine_search *es, const collection_spec *sp, int flags)
+{
+    if (!c->batch) {
+        vsim_batch *nb = xcalloc(1, sizeof(*nb));
+        job_init(&nb->base, &vsim_batch_type, c, c->proto);
+        client_batch_begin(c, &nb->base);
+    }
+    vsim_batch *b = (vsim_batch *)c->batch;
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 8;
+        b->items = xrealloc(b->items, b->cap * sizeof(*b->items));
+    }
+    vsim_batch_item *it = &b->items[b->n++];
+    memset(it, 0, sizeof(*it));
+    it->es = es;
+    it->flags = flags;
+    it->spec = *sp;
+    it->mark = client_batch_mark(c);
+}
 
 /* Segments whose part is worth a job of its own. */
 #define VSIM_PART_COST 2e5
@@ -513,6 +598,10 @@ void cmd_vsim(client *c, int argc, char **argv, size_t *lens)
         engine_search_run(es);
         vsim_reply(&c->out, es, sp, flags);
         engine_search_free(es);
+        return;
+    }
+    if (c->batch || client_next_is(c, "vsim")) { /* more VSIMs wait behind this one */
+        vsim_batch_add(c, es, sp, flags);
         return;
     }
     if (vsim_fan_out(c, es, sp, flags)) return;

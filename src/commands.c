@@ -577,6 +577,48 @@ void client_block_on_job(client *c, job *j)
     workers_submit(srv.workers, j);
 }
 
+/* "*<n>\r\n$<len>\r\n<name>" at the head of the unparsed input. */
+int client_next_is(const client *c, const char *name)
+{
+    size_t n, i = 1, nl = strlen(name);
+    const char *p = resp_parser_peek(c->parser, &n);
+    if (n < 4 || p[0] != '*') return 0;
+    while (i < n && p[i] >= '0' && p[i] <= '9') i++;
+    if (i == 1 || i + 2 > n || p[i] != '\r' || p[i + 1] != '\n') return 0;
+    i += 2;
+    if (i >= n || p[i] != '$') return 0;
+    size_t len = 0, d = ++i;
+    while (i < n && p[i] >= '0' && p[i] <= '9' && i - d < 6) len = len * 10 + (size_t)(p[i++] - '0');
+    if (i == d || len != nl || i + 2 + nl > n || p[i] != '\r' || p[i + 1] != '\n') return 0;
+    return util_eqcase(p + i + 2, nl, name);
+}
+
+void client_batch_begin(client *c, job *j)
+{
+    c->batch = j;
+    c->batch_n = 0;
+    c->batch_out = c->out;
+    resp_buf_init(&c->out, c->proto);
+}
+
+size_t client_batch_mark(client *c)
+{
+    c->batch_n++;
+    return c->out.len;
+}
+
+void client_batch_submit(client *c)
+{
+    job *j = c->batch;
+    c->batch = NULL;
+    c->batch_n = 0;
+    resp_buf_free(&j->reply);
+    j->reply = c->out;
+    c->out = c->batch_out;
+    memset(&c->batch_out, 0, sizeof(c->batch_out));
+    client_block_on_job(c, j);
+}
+
 void client_job_done(job *j)
 {
     client *c = j->owner;

@@ -484,8 +484,15 @@ void client_process_input(client *c)
             break;
         }
         command_process(c, req.argc, req.argv, req.argvlen);
+        if (c->batch) {
+            /* The batch goes when the next command cannot join it. */
+            if (c->batch_n >= CLIENT_BATCH_MAX || !client_next_is(c, c->batch->type->batch_cmd))
+                client_batch_submit(c);
+            continue; /* c->out is the batch's side buffer */
+        }
         if (resp_buf_pending(&c->out)) check_output_limits(c);
     }
+    if (c->batch) client_batch_submit(c); /* closing, or a protocol error */
     srv.cmd_clock_us = 0; /* outside a batch, a command reads the clock itself */
     if (resp_buf_pending(&c->out) || (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)))
         client_add_pending_write(c);

@@ -71,7 +71,7 @@ static void bg_free(job *j)
     xfree(j);
 }
 
-static const job_type bg_job_type = {"engine", bg_run, bg_complete, bg_free, 1, 1};
+static const job_type bg_job_type = {"engine", bg_run, bg_complete, bg_free, 1, 1, NULL};
 
 static void engine_run_background(void (*fn)(void *), void (*done)(void *), void *arg)
 {

@@ -37,6 +37,7 @@ typedef struct job_type {
     int run_at_shutdown;      /* a job still queued at shutdown is run (inline) */
     int background;           /* housekeeping (index builds, frees): queued apart,
                                  run after client jobs, never on every thread */
+    const char *batch_cmd;    /* a batch of this command's calls (client.h), or NULL */
 } job_type;
 
 struct job {

@@ -91,6 +91,12 @@ void resp_parser_feed(resp_parser *p, const void *buf, size_t len);
 /* Pulls the next complete request. */
 resp_status resp_parser_next(resp_parser *p, resp_request *req);
 
+/* The buffered bytes after the last request returned (not parsed yet):
+ * a look at what comes next, e.g. the next command's name. Valid until
+ * the next call to a resp_parser_* function other than this one and
+ * resp_parser_buffered(). */
+const char *resp_parser_peek(const resp_parser *p, size_t *len);
+
 /* Bytes buffered and not yet returned as a request (the query buffer size
  * that client-query-buffer-limit caps), and the allocated capacity. */
 size_t resp_parser_buffered(const resp_parser *p);

@@ -243,6 +243,12 @@ void resp_parser_feed(resp_parser *p, const void *buf, size_t len)
     resp_parser_wrote(p, len);
 }
 
+const char *resp_parser_peek(const resp_parser *p, size_t *len)
+{
+    *len = p->state == PS_IDLE ? p->len - p->start : 0;
+    return p->buf + p->start;
+}
+
 size_t resp_parser_buffered(const resp_parser *p)
 {
     return p->len - p->start;

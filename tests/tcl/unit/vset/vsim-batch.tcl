@@ -1,0 +1,97 @@
+# Pipelined VSIMs share one worker job (vectis: client.h, "Batches"). What
+# a client can observe must not change: every reply of a pipeline equals
+# the reply of the same command sent alone, in order, whatever mix of
+# worker-bound searches, inline searches (NOTHREAD, missing key), errors and
+# other commands the pipeline holds, in RESP2 and RESP3. What the batch
+# changes is the number of hand-offs: INFO stats worker_jobs_done grows by
+# one per batch (at most 16 VSIMs), not by one per VSIM. A client that
+# leaves while its batch runs costs nothing (the job completes into the
+# void; ASan checks the rest).
+
+source [file join $::vt_dir support vset_util.tcl]
+
+start_server {tags {vset vectis-only}} {
+    set dim 64
+    set c [redis_client]
+    # 8,000 x 64 rows: a TRUTH scan is 512k multiply-adds, above the
+    # planner's inline bound (VSIM_INLINE_COST, 5e5): it goes to a worker.
+    set vecs [vs_fill $c vb 8000 $dim]
+    vs_wait_indexed vb
+    set q1 [vs_random_vec $dim]
+    set q2 [vs_random_vec $dim]
+    set big [list VSIM vb VALUES $dim {*}$q1 COUNT 5 TRUTH]
+    set cmds [list \
+        $big \
+        [list VSIM nosuchkey VALUES $dim {*}$q1] \
+        [list VSIM vb VALUES 3 1 2 3] \
+        [list VSIM vb VALUES $dim {*}$q2 COUNT 3 WITHSCORES TRUTH] \
+        [list VSIM vb VALUES $dim {*}$q2 COUNT 2 NOTHREAD] \
+        [list VSIM vb ELE e5 COUNT 4 WITHSCORES WITHATTRIBS TRUTH] \
+        [list VSIM vb VALUES $dim {*}$q1 FILTER {.a ==}] \
+        [list VSIM vb FP32 [vs_f32 $q2] COUNT 6 TRUTH] \
+        [list PING] \
+        $big \
+        [list VSIM vb VALUES $dim {*}$q2 COUNT 7 WITHSCORES TRUTH] \
+    ]
+
+    foreach proto {2 3} {
+        test "Pipelined VSIMs reply as if sent one by one, in order (RESP$proto)" {
+            set a [redis_client]
+            set b [redis_client]
+            if {$proto == 3} { $a hello 3; $b hello 3 }
+            set want {}
+            foreach cmd $cmds { lappend want [lindex [vs_pipeline $b [list $cmd]] 0] }
+            set got [vs_pipeline $a $cmds]
+            assert_equal [llength $want] [llength $got]
+            for {set i 0} {$i < [llength $want]} {incr i} {
+                assert_equal [lindex $want $i] [lindex $got $i] "reply $i of the pipeline"
+            }
+            # The batch really held searches and errors: spot checks.
+            assert_equal 5 [llength [lindex $got 0]]
+            assert_equal {} [lindex $got 1]
+            assert_match {-ERR Vector dimension mismatch*} [lindex $got 2]
+            assert_match {-ERR syntax error in FILTER*} [lindex $got 6]
+            assert_equal PONG [lindex $got 8]
+            $a close
+            $b close
+        }
+    }
+
+    test {12 pipelined worker-bound VSIMs take one or two worker jobs, not 12} {
+        set a [redis_client]
+        set pipe {}
+        for {set i 0} {$i < 12} {incr i} { lappend pipe $big }
+        set before [info_field worker_jobs_done stats]
+        set reps [vs_pipeline $a $pipe]
+        set after [info_field worker_jobs_done stats]
+        foreach rep $reps { assert_equal [lindex $reps 0] $rep }
+        assert_equal 5 [llength [lindex $reps 0]]
+        # One batch when the 12 arrive in one read; a TCP split makes two.
+        assert {$after - $before >= 1 && $after - $before <= 3}
+        # 40 take at least three (16 per batch at most).
+        set pipe {}
+        for {set i 0} {$i < 40} {incr i} { lappend pipe $big }
+        regexp -nocase {cmdstat_vsim:calls=(\d+)} [r info commandstats] -> calls0
+        set before [info_field worker_jobs_done stats]
+        set reps [vs_pipeline $a $pipe]
+        set after [info_field worker_jobs_done stats]
+        regexp -nocase {cmdstat_vsim:calls=(\d+)} [r info commandstats] -> calls1
+        assert_equal 40 [llength $reps]
+        assert {$after - $before >= 3 && $after - $before <= 12}
+        # Every batched call is counted as a call.
+        assert_equal 40 [expr {$calls1 - $calls0}]
+        $a close
+    }
+
+    test {A client that leaves while its batch runs: the server goes on} {
+        set a [redis_deferring_client]
+        set buf ""
+        for {set i 0} {$i < 16} {incr i} { append buf [vt_resp_command $big] }
+        $a write $buf
+        $a flush
+        $a close
+        assert_equal PONG [r ping]
+        assert_equal 5 [llength [r {*}$big]]
+        assert_equal 8000 [r vcard vb]
+    }
+}
