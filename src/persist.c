@@ -417,6 +417,7 @@ int persist_start(void)
         return -1;
     }
     if (!ck_last_ms) ck_last_ms = (long long)time(NULL) * 1000;
+    engine_lsn_at_least(wal_last_lsn(wl)); /* LSNs keep increasing across files */
     last_written_lsn = engine_lsn();
     if (wal_start(wl, engine_lsn() + 1, err, sizeof(err)) != 0) {
         log_warning("Can't start the mutation log: %s", err);

@@ -49,6 +49,11 @@ uint64_t engine_lsn(void)
     return engine_lsn_counter;
 }
 
+void engine_lsn_at_least(uint64_t lsn)
+{
+    if (lsn > engine_lsn_counter) engine_lsn_counter = lsn;
+}
+
 void engine_set_log(engine_log_fn fn)
 {
     engine_log_hook = fn;

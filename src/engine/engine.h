@@ -286,6 +286,9 @@ typedef struct engine_stats {
 
 void engine_get_stats(engine_stats *st);
 uint64_t engine_lsn(void);
+/* Start-up: the next LSN is above lsn (the log's files may begin above
+ * the last record kept, after a repair cut records off). */
+void engine_lsn_at_least(uint64_t lsn);
 
 /* VDESCRIBE: per segment. */
 typedef struct segment_info {

@@ -311,6 +311,11 @@ uint64_t wal_bytes(const wal *w)
     return n;
 }
 
+uint64_t wal_last_lsn(const wal *w)
+{
+    return w->last_lsn;
+}
+
 size_t wal_files(const wal *w)
 {
     wal *m = (wal *)w;

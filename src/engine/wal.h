@@ -104,6 +104,9 @@ int wal_truncate_at(wal *w, const wal_pos *p, char *err, size_t errlen);
  * record read or written (0 0 when none). After wal_open only the file
  * sizes are known; the LSNs come from wal_replay and the appends. */
 uint64_t wal_bytes(const wal *w);
+/* The LSN below which the next file must not start: the last record
+ * replayed or appended, or the start of an empty last file, minus one. */
+uint64_t wal_last_lsn(const wal *w);
 size_t wal_files(const wal *w);
 void wal_bounds(const wal *w, uint64_t *first, uint64_t *last);
 
