@@ -17,6 +17,37 @@ proc df_mount {dir size} {
     return ""
 }
 
+# VADDs (element e<n>, an attribute of padlen bytes) pipelined in rounds of
+# `round` until a reply is not 1 or the connection is dropped; returns
+# {acked failure}: the error reply, or "dropped: <why>" for a connection
+# closed without one.
+proc df_fill {padlen round} {
+    set pad [string repeat x $padlen]
+    set rd [redis_deferring_client]
+    set acked 0
+    set failed ""
+    for {set k 0} {$k < 400 && $failed eq ""} {incr k} {
+        for {set i 0} {$i < $round} {incr i} {
+            set n [expr {$k * $round + $i}]
+            $rd vadd s VALUES 4 [expr {$n % 7}] 1 2 3 e$n SETATTR "{\"p\":\"$pad\"}"
+        }
+        for {set i 0} {$i < $round} {incr i} {
+            if {[catch {$rd read} r opts]} {
+                if {[lindex [dict get $opts -errorcode] 0] eq "VT_REPLY_ERROR"} {
+                    set failed $r
+                } else {
+                    set failed "dropped: $r"
+                }
+                break
+            }
+            if {$r ne "1"} { set failed $r; break }
+            incr acked
+        }
+    }
+    catch {$rd close}
+    return [list $acked $failed]
+}
+
 set df_dir [file join $::vt::tmproot diskfull.[pid]]
 set df_why [df_mount $df_dir 24m]
 if {$df_why ne ""} {
@@ -29,24 +60,7 @@ if {$df_why ne ""} {
                       overrides [list appendonly yes appendfsync always save {""} dir $df_dir \
                                            min-free-disk 12mb hz 100]] {
         test {Disk full: -MISCONF for writes, reads go on, nothing acknowledged is lost} {
-            set pad [string repeat x 400]
-            set rd [redis_deferring_client]
-            set acked 0
-            set failed ""
-            # Pipelined in rounds of 100 until a write is refused or the
-            # connection is dropped.
-            for {set round 0} {$round < 400 && $failed eq ""} {incr round} {
-                for {set i 0} {$i < 100} {incr i} {
-                    set n [expr {$round * 100 + $i}]
-                    $rd vadd s VALUES 4 [expr {$n % 7}] 1 2 3 e$n SETATTR "{\"p\":\"$pad\"}"
-                }
-                for {set i 0} {$i < 100} {incr i} {
-                    if {[catch {$rd read} r]} { set failed $r; break }
-                    if {$r ne "1"} { set failed $r; break }
-                    incr acked
-                }
-            }
-            catch {$rd close}
+            lassign [df_fill 400 100] acked failed
             assert {$failed ne ""}
             assert {$acked > 100}
             # Later writes are refused with MISCONF; reads and PING work.
@@ -88,22 +102,7 @@ if {$df_why ne ""} {
                       overrides [list appendonly yes appendfsync everysec save {""} dir $df_dir \
                                            min-free-disk 0 segment-max-rows 1000000]] {
         test {Log write fails with ENOSPC: dropped unanswered, -MISCONF after, nothing acknowledged lost} {
-            set pad [string repeat y 2000]
-            set rd [redis_deferring_client]
-            set acked 0
-            set failed ""
-            for {set round 0} {$round < 400 && $failed eq ""} {incr round} {
-                for {set i 0} {$i < 50} {incr i} {
-                    set n [expr {$round * 50 + $i}]
-                    $rd vadd s VALUES 4 [expr {$n % 7}] 1 2 3 e$n SETATTR "{\"p\":\"$pad\"}"
-                }
-                for {set i 0} {$i < 50} {incr i} {
-                    if {[catch {$rd read} r]} { set failed "dropped: $r"; break }
-                    if {$r ne "1"} { set failed $r; break }
-                    incr acked
-                }
-            }
-            catch {$rd close}
+            lassign [df_fill 2000 50] acked failed
             # The client whose frame could not be written was closed, its
             # replies dropped (no -MISCONF ever reached it for those).
             assert_match {dropped:*} $failed
