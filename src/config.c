@@ -147,8 +147,8 @@ static const directive directives[] = {
     {"dir", NULL, CFG_STR, CFG_LOAD_CHECK, &srv.dir, 0, 0, ".", NULL, apply_dir,
      "Working directory; data files live here."},
     {"appendonly", NULL, CFG_BOOL, CFG_IMMUTABLE, &srv.appendonly, 0, 1, "no", NULL, NULL,
-     "Persistence: 'yes' logs every write to RocksDB in <dir>/vectis.db and replays it at "
-     "start-up; 'no' keeps data in memory only (no RocksDB at all)."},
+     "Persistence: 'yes' logs every write to <dir>/vectis.log, checkpoints to RocksDB in "
+     "<dir>/vectis.db, and loads both at start-up; 'no' keeps data in memory only (no files)."},
     {"appendfsync", NULL, CFG_ENUM, 0, &persist_appendfsync, 0, 0, "everysec", fsync_names,
      NULL, "When the log reaches the disk: always (before each reply), everysec (a background "
      "sync each second; a power loss may lose 1 s), no (left to the OS)."},
