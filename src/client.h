@@ -95,8 +95,8 @@ void client_job_done(struct job *j);
  * the batch (client_batch_submit: the side buffer becomes the job's
  * `reply`, c->out is restored, the client blocks on the job) as soon as the
  * next command is of another kind, incomplete, or the batch is full. The
- * job's complete step must weave its results into its reply at the marks
- * before client_job_done. */
+ * job's run step weaves its results into that reply at the marks, so the
+ * standard client_job_done completes it. */
 #define CLIENT_BATCH_MAX 16 /* commands per batch: a job of ~1 ms of searches */
 int client_next_is(const client *c, const char *name);
 void client_batch_begin(client *c, struct job *j);

@@ -260,13 +260,6 @@ void cmd_vadd(client *c, int argc, char **argv, size_t *lens)
 #define VSIM_WITHSCORES 1
 #define VSIM_WITHATTRIBS 2
 
-typedef struct vsim_job {
-    job base;
-    engine_search *es;
-    int flags;
-    collection_spec spec; /* copy: the collection may be renamed meanwhile */
-} vsim_job;
-
 static void vsim_reply(resp_buf *o, engine_search *es, const collection_spec *sp, int flags)
 {
     const engine_hit *h;
@@ -291,23 +284,6 @@ static void vsim_reply(resp_buf *o, engine_search *es, const collection_spec *sp
         }
     }
 }
-
-static void vsim_job_run(job *j)
-{
-    vsim_job *v = (vsim_job *)j;
-    engine_search_run(v->es);
-    vsim_reply(&j->reply, v->es, &v->spec, v->flags);
-}
-
-static void vsim_job_free(job *j)
-{
-    vsim_job *v = (vsim_job *)j;
-    engine_search_free(v->es);
-    resp_buf_free(&j->reply);
-    xfree(v);
-}
-
-static const job_type vsim_job_type = {"vsim", vsim_job_run, client_job_done, vsim_job_free, 0, 0, NULL};
 
 /* A VSIM over several big segments fans out: one job per segment on the
  * pool, a merge when the last one completes (main thread). The client
@@ -361,19 +337,19 @@ static void vsim_part_free(job *j)
 static const job_type vsim_part_type = {"vsim-part", vsim_part_run, vsim_part_complete,
                                         vsim_part_free, 0, 0, NULL};
 
-/* A batch of a client's pipelined VSIMs (client.h): one job, one hand-off,
- * the searches run one after the other on one worker. Each item's reply
- * is built apart on the worker and woven into the side buffer (the other
- * replies of the batch's commands) at its mark on completion. Measured
- * reason: with 8 clients x 16 pipelined VSIMs the pool used to get one job
- * and one loop wake-up per query (~50 us each on this machine, as much as
- * a search at ef 20). */
+/* VSIM on a worker: a batch of a client's pipelined VSIMs (client.h), one
+ * job and one hand-off for up to CLIENT_BATCH_MAX searches (a lone VSIM is
+ * a batch of one). The worker runs them one after the other and writes
+ * the final reply: the side buffer (what the batch's commands replied on
+ * the spot, job-owned since the submit) with each search's reply woven in
+ * at its mark. Measured reason: with 8 clients x 16 pipelined VSIMs the
+ * pool used to get one job and one loop wake-up per query (~50 us each on
+ * this machine, as much as a search at ef 20). */
 typedef struct vsim_batch_item {
     engine_search *es;
     int flags;
-    collection_spec spec;
-    size_t mark;  /* where its reply goes in the side buffer */
-    resp_buf out; /* built by run() */
+    collection_spec spec; /* copy: the collection may be renamed meanwhile */
+    size_t mark;          /* where its reply goes in the side buffer */
 } vsim_batch_item;
 
 typedef struct vsim_batch {
@@ -385,46 +361,32 @@ typedef struct vsim_batch {
 static void vsim_batch_run(job *j)
 {
     vsim_batch *b = (vsim_batch *)j;
-    for (size_t i = 0; i < b->n; i++) {
-        vsim_batch_item *it = &b->items[i];
-        engine_search_run(it->es);
-        resp_buf_init(&it->out, j->reply.proto);
-        vsim_reply(&it->out, it->es, &it->spec, it->flags);
-    }
-}
-
-static void vsim_batch_complete(job *j)
-{
-    vsim_batch *b = (vsim_batch *)j;
-    resp_buf all;
-    resp_buf_init(&all, j->reply.proto);
+    resp_buf out;
+    resp_buf_init(&out, j->reply.proto);
     size_t from = 0;
     for (size_t i = 0; i < b->n; i++) {
         vsim_batch_item *it = &b->items[i];
-        resp_buf_append_raw(&all, j->reply.buf + from, it->mark - from);
-        resp_buf_append_raw(&all, it->out.buf, it->out.len);
+        resp_buf_append_raw(&out, j->reply.buf + from, it->mark - from);
         from = it->mark;
+        engine_search_run(it->es);
+        vsim_reply(&out, it->es, &it->spec, it->flags);
     }
-    resp_buf_append_raw(&all, j->reply.buf + from, j->reply.len - from);
+    resp_buf_append_raw(&out, j->reply.buf + from, j->reply.len - from);
     resp_buf_free(&j->reply);
-    j->reply = all;
-    client_job_done(j);
+    j->reply = out;
 }
 
 static void vsim_batch_free(job *j)
 {
     vsim_batch *b = (vsim_batch *)j;
-    for (size_t i = 0; i < b->n; i++) {
-        engine_search_free(b->items[i].es);
-        resp_buf_free(&b->items[i].out);
-    }
+    for (size_t i = 0; i < b->n; i++) engine_search_free(b->items[i].es);
     xfree(b->items);
     resp_buf_free(&j->reply);
     xfree(b);
 }
 
-static const job_type vsim_batch_type = {"vsim-batch", vsim_batch_run, vsim_batch_complete,
-                                         vsim_batch_free, 0, 0, "vsim"};
+static const job_type vsim_batch_type = {"vsim", vsim_batch_run, client_job_done, vsim_batch_free,
+                                         0, 0, "vsim"};
 
 static void vsim_batch_add(client *c, engine_search *es, const collection_spec *sp, int flags)
 {
@@ -435,15 +397,10 @@ static void vsim_batch_add(client *c, engine_search *es, const collection_spec *
     }
     vsim_batch *b = (vsim_batch *)c->batch;
     if (b->n == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 8;
+        b->cap = b->cap ? b->cap * 2 : 4;
         b->items = xrealloc(b->items, b->cap * sizeof(*b->items));
     }
-    vsim_batch_item *it = &b->items[b->n++];
-    memset(it, 0, sizeof(*it));
-    it->es = es;
-    it->flags = flags;
-    it->spec = *sp;
-    it->mark = client_batch_mark(c);
+    b->items[b->n++] = (vsim_batch_item){es, flags, *sp, client_batch_mark(c)};
 }
 
 /* Segments whose part is worth a job of its own. */
@@ -456,7 +413,7 @@ static int vsim_fan_out(client *c, engine_search *es, const collection_spec *sp,
         if (engine_search_part_cost(es, i) >= VSIM_PART_COST) big++;
     if (big < 2 || workers_count(srv.workers) < 2) return 0;
     vsim_parent *v = xcalloc(1, sizeof(*v));
-    job_init(&v->base, &vsim_job_type, c, c->proto); /* type unused: never queued */
+    job_init(&v->base, &vsim_batch_type, c, c->proto); /* type unused: never queued */
     v->es = es;
     v->flags = flags;
     v->spec = *sp;
@@ -600,17 +557,10 @@ void cmd_vsim(client *c, int argc, char **argv, size_t *lens)
         engine_search_free(es);
         return;
     }
-    if (c->batch || client_next_is(c, "vsim")) { /* more VSIMs wait behind this one */
-        vsim_batch_add(c, es, sp, flags);
-        return;
-    }
-    if (vsim_fan_out(c, es, sp, flags)) return;
-    vsim_job *j = xcalloc(1, sizeof(*j));
-    job_init(&j->base, &vsim_job_type, c, c->proto);
-    j->es = es;
-    j->flags = flags;
-    j->spec = *sp;
-    client_block_on_job(c, &j->base);
+    /* A fan-out only for a VSIM alone: in a batch, the searches of the
+     * other VSIMs keep the workers busy. */
+    if (!c->batch && !client_next_is(c, "vsim") && vsim_fan_out(c, es, sp, flags)) return;
+    vsim_batch_add(c, es, sp, flags); /* submitted by client_process_input */
     return;
 fail:
     xfree(q);
