@@ -116,6 +116,7 @@
 #include <xxhash.h>
 
 #include "alloc.h"
+#include "engine/le.h"
 #include "engine/record.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -186,18 +187,6 @@ static void put_raw(rec_buf *b, const void *p, size_t n)
     buf_reserve(b, n);
     memcpy(b->p + b->len, p, n);
     b->len += n;
-}
-
-static void le_store(uint8_t *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t le_load(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
 }
 
 static void be_store(uint8_t *p, uint64_t v, int n)

@@ -47,13 +47,15 @@
  * ======================================================================
  * Why files and not RocksDB's `log` column family (DESIGN.md section 6
  * planned the family; older databases have log entries there, which the
- * server still replays): measured on the 1M x 128 load of bench-persist,
- * a put per LSN into the family cost ~2.4 us per row on the main thread
- * (RocksDB's WAL write, then the memtable insert faulting in fresh arena
- * pages, then a background flush writing the same bytes to an SST that
- * the next checkpoint deletes), against ~2 us per row for everything
- * else: everysec ran at 0.47x the in-memory rate. One write(2) of the
- * turn's frame into the page cache costs ~0.2 us per row. What the family
+ * server still replays): measured on the bench-persist load (1M x 128,
+ * main-thread CPU time per row), a put per LSN into the family cost ~2.5
+ * us per row on the main thread (RocksDB's WAL write, then the memtable
+ * insert faulting in fresh arena pages, then a background flush writing
+ * the same bytes to an SST that the next checkpoint deletes), against ~2
+ * us per row for everything else: everysec ran at 0.47x the in-memory
+ * rate. One write(2) of the turn's frame into the page cache costs ~0.5-1
+ * us per row (perf: the kernel's copy and page-cache allocation), and
+ * everysec runs at ~0.7x. What the family
  * gave -- atomicity of a turn's batch, a sync per turn or per second,
  * point-in-time recovery -- the frames give too: one write per turn,
  * fdatasync per turn or per second, torn-tail cut. The checkpoint's
@@ -93,6 +95,7 @@
 #include <xxhash.h>
 
 #include "alloc.h"
+#include "engine/le.h"
 
 #define WAL_MAGIC "VECTISWL"
 #define WAL_VERSION 1
@@ -136,28 +139,6 @@ struct wal {
 };
 
 /* ------------------------------------------------------------ helpers */
-
-static void st64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void st32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t ld64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
-    return v;
-}
-
-static uint32_t ld32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 static void file_name(uint64_t seq, char out[WAL_NAME_LEN])
 {
@@ -444,6 +425,25 @@ static int cut_tail(wal *w, size_t idx, uint64_t off, wal_replay_info *info, cha
     return 0;
 }
 
+/* Checks a file header (WAL_FILE_HDR bytes) of file seq: 0, or -1 with
+ * what is wrong in why. */
+static int header_problem(const uint8_t *h, uint64_t seq, char *why, size_t whylen)
+{
+    if (memcmp(h, WAL_MAGIC, 8) != 0)
+        return fail(why, whylen, "not a vectis log file (bad magic)");
+    if (XXH64(h, 32, 0) != le_load(h + 32, 8))
+        return fail(why, whylen, "file header checksum mismatch");
+    if (le_load(h + 8, 4) != WAL_VERSION)
+        return fail(why, whylen,
+                    "log format version %u is not supported (this build reads version %d)",
+                    (unsigned)le_load(h + 8, 4), WAL_VERSION);
+    if (le_load(h + 12, 4) != 0 || le_load(h + 16, 8) != seq)
+        return fail(why, whylen,
+                    "file header names sequence %" PRIu64 " or has reserved bits set",
+                    le_load(h + 16, 8));
+    return 0;
+}
+
 /* Reads file idx. Returns 0, 1 (stopped by cb/progress), -1 (damage, I/O). */
 static int replay_file(wal *w, size_t idx, uint64_t from_lsn, wal_record_fn cb,
                        int (*progress)(void *, uint64_t), void *ctx, reader *r,
@@ -469,27 +469,12 @@ static int replay_file(wal *w, size_t idx, uint64_t from_lsn, wal_record_fn cb,
         goto out;
     }
     const uint8_t *h = reader_at(r, 0);
-    if (memcmp(h, WAL_MAGIC, 8) != 0) {
-        rc = damage(info, f->seq, 0, 0, err, errlen, "not a vectis log file (bad magic)");
+    char why[128];
+    if (header_problem(h, f->seq, why, sizeof(why))) {
+        rc = damage(info, f->seq, 0, 0, err, errlen, "%s", why);
         goto out;
     }
-    if (XXH64(h, 32, 0) != ld64(h + 32)) {
-        rc = damage(info, f->seq, 0, 0, err, errlen, "file header checksum mismatch");
-        goto out;
-    }
-    if (ld32(h + 8) != WAL_VERSION) {
-        rc = damage(info, f->seq, 0, 0, err, errlen,
-                    "log format version %u is not supported (this build reads version %d)",
-                    ld32(h + 8), WAL_VERSION);
-        goto out;
-    }
-    if (ld32(h + 12) != 0 || ld64(h + 16) != f->seq) {
-        rc = damage(info, f->seq, 0, 0, err, errlen,
-                    "file header names sequence %" PRIu64 " or has reserved bits set",
-                    ld64(h + 16));
-        goto out;
-    }
-    uint64_t first_lsn = ld64(h + 24);
+    uint64_t first_lsn = le_load(h + 24, 8);
     if (first_lsn <= w->last_lsn) {
         rc = damage(info, f->seq, 0, 0, err, errlen,
                     "the file starts at lsn %" PRIu64 ", not after the previous file's last "
@@ -516,11 +501,11 @@ static int replay_file(wal *w, size_t idx, uint64_t from_lsn, wal_record_fn cb,
             break;
         }
         h = reader_at(r, off);
-        uint32_t count = ld32(h + 4);
-        uint64_t payload = ld64(h + 8), flast = ld64(h + 16);
-        if (ld32(h) != WAL_FRAME_MAGIC || XXH64(h, 24, 0) != ld64(h + 24)) {
+        uint32_t count = (uint32_t)le_load(h + 4, 4);
+        uint64_t payload = le_load(h + 8, 8), flast = le_load(h + 16, 8);
+        if ((uint32_t)le_load(h, 4) != WAL_FRAME_MAGIC || XXH64(h, 24, 0) != le_load(h + 24, 8)) {
             rc = damage(info, f->seq, off, 0, err, errlen, "bad frame header (%s)",
-                        ld32(h) != WAL_FRAME_MAGIC ? "magic" : "checksum mismatch");
+                        (uint32_t)le_load(h, 4) != WAL_FRAME_MAGIC ? "magic" : "checksum mismatch");
             break;
         }
         if (payload > left - WAL_FRAME_HDR) {
@@ -550,8 +535,8 @@ static int replay_file(wal *w, size_t idx, uint64_t from_lsn, wal_record_fn cb,
                             "record %u overruns its frame", seen);
                 break;
             }
-            uint64_t lsn = ld64(p);
-            uint32_t len = ld32(p + 8);
+            uint64_t lsn = le_load(p, 8);
+            uint32_t len = (uint32_t)le_load(p + 8, 4);
             if (lsn <= prev || lsn > flast) {
                 rc = damage(info, f->seq, off, prev + 1, err, errlen,
                             "record %u has lsn %" PRIu64 ", out of order", seen, lsn);
@@ -619,14 +604,16 @@ int wal_replay(wal *w, uint64_t from_lsn, wal_record_fn cb,
     /* Files wholly below from_lsn (a checkpoint that could not delete
      * them) are not read: the next file starts at or below from_lsn. */
     while (i + 1 < w->nfiles) {
-        char name[WAL_NAME_LEN];
+        char name[WAL_NAME_LEN], why[128];
         uint8_t h[WAL_FILE_HDR];
-        file_name(w->files[i + 1].seq, name);
+        uint64_t next = w->files[i + 1].seq;
+        file_name(next, name);
         int fd = openat(w->dirfd, name, O_RDONLY | O_CLOEXEC);
         ssize_t got = fd >= 0 ? pread(fd, h, sizeof(h), 0) : -1;
         if (fd >= 0) close(fd);
-        if (got != (ssize_t)sizeof(h) || memcmp(h, WAL_MAGIC, 8) != 0 ||
-            XXH64(h, 32, 0) != ld64(h + 32) || ld64(h + 24) > from_lsn)
+        /* A header that does not read back is reported when its file is. */
+        if (got != (ssize_t)sizeof(h) || header_problem(h, next, why, sizeof(why)) ||
+            le_load(h + 24, 8) > from_lsn)
             break;
         info->skipped_files++;
         i++;
@@ -655,11 +642,11 @@ static int create_file(wal *w, uint64_t seq, uint64_t first_lsn, char *err, size
     if (fd < 0) return fail(err, errlen, "can't create log file %s: %s", name, strerror(errno));
     uint8_t h[WAL_FILE_HDR];
     memcpy(h, WAL_MAGIC, 8);
-    st32(h + 8, WAL_VERSION);
-    st32(h + 12, 0);
-    st64(h + 16, seq);
-    st64(h + 24, first_lsn);
-    st64(h + 32, XXH64(h, 32, 0));
+    le_store(h + 8, WAL_VERSION, 4);
+    le_store(h + 12, 0, 4);
+    le_store(h + 16, seq, 8);
+    le_store(h + 24, first_lsn, 8);
+    le_store(h + 32, XXH64(h, 32, 0), 8);
     if (write_all(fd, h, sizeof(h)) != 0) {
         int e = errno;
         close(fd);
@@ -723,8 +710,8 @@ void wal_append(wal *w, uint64_t lsn, const void *rec, size_t len)
     }
     if (!w->len) w->len = WAL_FRAME_HDR; /* header filled at commit */
     uint8_t *p = w->buf + w->len;
-    st64(p, lsn);
-    st32(p + 8, (uint32_t)len);
+    le_store(p, lsn, 8);
+    le_store(p + 8, (uint32_t)len, 4);
     memcpy(p + WAL_ENTRY_HDR, rec, len);
     w->len += WAL_ENTRY_HDR + len;
     w->count++;
@@ -744,11 +731,11 @@ static int write_frame(wal *w, char *err, size_t errlen)
     file_name(w->cur_seq, name);
     uint8_t *h = w->buf;
     uint64_t payload = w->len - WAL_FRAME_HDR;
-    st32(h, WAL_FRAME_MAGIC);
-    st32(h + 4, w->count);
-    st64(h + 8, payload);
-    st64(h + 16, w->last_lsn);
-    st64(h + 24, XXH64(h, 24, 0));
+    le_store(h, WAL_FRAME_MAGIC, 4);
+    le_store(h + 4, w->count, 4);
+    le_store(h + 8, payload, 8);
+    le_store(h + 16, w->last_lsn, 8);
+    le_store(h + 24, XXH64(h, 24, 0), 8);
     int rc = 0;
     if (w->fd < 0) {
         rc = fail(err, errlen, "the log is not open for appends");
@@ -759,7 +746,7 @@ static int write_frame(wal *w, char *err, size_t errlen)
             w->rotate_due = 1; /* the next frame goes to a new file */
         rc = fail(err, errlen, "writing log file %s failed: %s", name, strerror(e));
     } else {
-        uint64_t first = ld64(w->buf + WAL_FRAME_HDR);
+        uint64_t first = le_load(w->buf + WAL_FRAME_HDR, 8);
         w->size += w->len;
         pthread_mutex_lock(&w->mu);
         wal_file *f = &w->files[w->nfiles - 1];
@@ -780,7 +767,7 @@ int wal_commit(wal *w, int sync, char *err, size_t errlen)
         char rerr[256];
         /* A failed rotation leaves the current file in use: the frame still
          * goes somewhere, and the rotation is tried again next time. */
-        uint64_t first = ld64(w->buf + WAL_FRAME_HDR);
+        uint64_t first = le_load(w->buf + WAL_FRAME_HDR, 8);
         if (!begin_file(w, first, rerr, sizeof(rerr)) && w->size > w->file_bytes * 2) {
             w->len = 0;
             w->count = 0;
