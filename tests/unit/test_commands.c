@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "client.h"
 #include "commands.h"
 #include "config.h"
 #include "server.h"
@@ -180,6 +181,39 @@ static void test_stats(void **state)
     free_client(c);
 }
 
+/* client_next_is: the name of the next buffered multibulk request, any
+ * case; an inline request, another name, a prefix of the name, a cut
+ * header or a bad length is "no". */
+static int next_is(const char *in, const char *name)
+{
+    static const resp_limits lim = {.max_bulk_len = 1 << 20,
+                                    .max_multibulk_len = 1 << 10,
+                                    .max_inline_len = 1 << 10};
+    client c;
+    memset(&c, 0, sizeof(c));
+    c.parser = resp_parser_new(&lim);
+    resp_parser_feed(c.parser, in, strlen(in));
+    int r = client_next_is(&c, name);
+    resp_parser_free(c.parser);
+    return r;
+}
+
+static void test_next_is(void **state)
+{
+    (void)state;
+    assert_true(next_is("*3\r\n$4\r\nVSIM\r\n$1\r\nk\r\n", "vsim"));
+    assert_true(next_is("*12\r\n$4\r\nvSiM\r\n", "vsim")); /* name complete is enough */
+    assert_false(next_is("*1\r\n$4\r\nVADD\r\n", "vsim"));
+    assert_false(next_is("*1\r\n$5\r\nVSIMX\r\n", "vsim"));
+    assert_false(next_is("*1\r\n$4\r\nVSI", "vsim"));
+    assert_false(next_is("*1\r\n$", "vsim"));
+    assert_false(next_is("VSIM k VALUES 1 0\r\n", "vsim"));
+    assert_false(next_is("*\r\n$4\r\nVSIM\r\n", "vsim"));
+    assert_false(next_is("*1\r\n$04x\r\nVSIM\r\n", "vsim"));
+    assert_false(next_is("*1\r\n$0000004\r\nVSIM\r\n", "vsim"));
+    assert_false(next_is("", "vsim"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -188,6 +222,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_noauth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
+        cmocka_unit_test(test_next_is),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

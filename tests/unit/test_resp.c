@@ -631,6 +631,33 @@ static void test_parse_many_args(void **state)
     resp_parser_free(p);
 }
 
+/* peek: the bytes after the last request returned, and none while a
+ * request is half parsed. */
+static void test_parse_peek(void **state)
+{
+    (void)state;
+    resp_parser *p = resp_parser_new(&default_limits);
+    resp_request req;
+    size_t n;
+    const char *in = "*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nVSIM\r\n$1";
+    resp_parser_feed(p, in, strlen(in));
+    resp_parser_peek(p, &n);
+    assert_int_equal(n, strlen(in)); /* nothing parsed yet */
+    assert_int_equal(resp_parser_next(p, &req), RESP_OK);
+    assert_int_equal(req.argc, 1);
+    const char *rest = resp_parser_peek(p, &n);
+    assert_int_equal(n, strlen(in) - 14);
+    assert_memory_equal(rest, "*2\r\n$4\r\nVSIM\r\n$1", n);
+    assert_int_equal(resp_parser_next(p, &req), RESP_MORE); /* half a request */
+    resp_parser_peek(p, &n);
+    assert_int_equal(n, 0);
+    resp_parser_feed(p, "\r\nk\r\n", 5);
+    assert_int_equal(resp_parser_next(p, &req), RESP_OK);
+    resp_parser_peek(p, &n);
+    assert_int_equal(n, 0); /* all consumed */
+    resp_parser_free(p);
+}
+
 static void test_parse_free_null(void **state)
 {
     (void)state;
@@ -979,6 +1006,7 @@ int main(void)
         cmocka_unit_test(test_parse_shrink_keeps_partial),
         cmocka_unit_test(test_parse_steady_state),
         cmocka_unit_test(test_parse_many_args),
+        cmocka_unit_test(test_parse_peek),
         cmocka_unit_test(test_parse_free_null),
         cmocka_unit_test(test_reply_scalars),
         cmocka_unit_test(test_reply_crlf_stripped),
