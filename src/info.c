@@ -273,13 +273,16 @@ static void section_vectors(sbuf *b)
            "segments:%llu\r\n"
            "index_build_queue:%llu\r\n"
            "rows_unindexed:%llu\r\n"
+           "index_rows_added:%llu\r\n"
+           "index_rows_added_parallel:%llu\r\n"
            "collections_memory:%zu\r\n"
            "search_jobs_queued:%lld\r\n"
            "search_jobs_running:%lld\r\n"
            "simd_level:%s\r\n",
            (unsigned long long)st.collections, (unsigned long long)st.rows,
            (unsigned long long)st.segments, (unsigned long long)st.index_jobs_pending,
-           (unsigned long long)st.rows_unindexed, st.memory, workers_queued(srv.workers),
+           (unsigned long long)st.rows_unindexed, (unsigned long long)st.index_rows_added,
+           (unsigned long long)st.index_rows_added_parallel, st.memory, workers_queued(srv.workers),
            workers_running(srv.workers), simd_level_name(simd->level));
 }
 

@@ -187,7 +187,7 @@ int server_start(void)
         nthreads = n > 0 ? (int)n : 1;
     }
     srv.workers = workers_start(srv.base, nthreads);
-    engine_hooks hooks = {engine_run_background, persist_checkpoint_wanted};
+    engine_hooks hooks = {engine_run_background, persist_checkpoint_wanted, (unsigned)nthreads};
     engine_init(&hooks);
     if (net_listen() != 0) return -1;
 

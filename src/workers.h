@@ -62,8 +62,8 @@ void workers_stop(worker_pool *p);
 void workers_submit(worker_pool *p, job *j);
 
 int workers_count(const worker_pool *p);
-long long workers_queued(const worker_pool *p);
-long long workers_running(const worker_pool *p);
+long long workers_queued(const worker_pool *p);  /* client jobs */
+long long workers_running(const worker_pool *p); /* client jobs */
 long long workers_done_total(const worker_pool *p);
 
 /* Initialises the common part of a job. */

@@ -11,13 +11,19 @@
  * collection's segment array (slots never move: segments are only appended
  * until compaction arrives, which will rewrite the entries it moves).
  *
- * Index jobs: after an append, if the segment has no job in flight, one is
- * queued through engine_hooks.run_background. The job (worker) adds at most
- * INDEX_JOB_ROWS rows with index_add and publishes `indexed` after each; its
- * completion (main thread) queues the next batch while rows are waiting.
- * Bounded batches keep one busy collection from monopolising the pool
- * while searches wait. One job per segment at a time: index_add has a
- * single writer.
+ * Index jobs: after an append, if the segment has no catch-up in flight,
+ * one is queued through engine_hooks.run_background. A catch-up is either
+ * one job that adds at most INDEX_JOB_ROWS rows with index_add and publishes
+ * `indexed` after each, or -- when a bulk load left a backlog of at least
+ * INDEX_GANG_MIN_ROWS rows per background thread -- a gang of one job per
+ * background thread adding INDEX_GANG_ROWS rows each with
+ * index_parallel_add, published together when the last one completes. Its
+ * completion (main thread) queues the next catch-up while rows are waiting.
+ * Bounded batches keep one busy collection from monopolising the pool.
+ * One catch-up per segment at a time: the index has a single writer, and a
+ * gang counts as one. Rejected: one gang for every backlog -- under a
+ * steady write load a single job keeps up and leaves the other background
+ * threads' CPU to the searches.
  *
  * Everything here runs on the main thread except index_job_run.
  */
@@ -35,10 +41,18 @@
 #include "simd/simd.h"
 
 #define INDEX_JOB_ROWS 64 /* rows per index job: ~20 ms of HNSW inserts at 784-d, M 16, EFC 200 */
+/* A gang (one job per background thread) when at least this many rows per
+ * thread wait: a bulk load, not the trickle of a steady write load, which
+ * one job keeps up with while the other threads stay free. */
+#define INDEX_GANG_MIN_ROWS 256u
+/* Rows per thread in one gang: as many as one job, so a search never waits
+ * longer for a gang job than for a lone one. */
+#define INDEX_GANG_ROWS INDEX_JOB_ROWS
 
 uint32_t engine_segment_max_rows = 1000000;
 uint64_t engine_segment_max_bytes = (uint64_t)1 << 30;
 engine_hooks engine_hk;
+uint64_t engine_index_rows_added, engine_index_rows_added_parallel;
 engine_log_fn engine_log_hook;
 uint64_t engine_lsn_counter;
 static uint64_t next_collection_uid;
@@ -188,67 +202,119 @@ void segment_mark_deleted(segment *s, uint32_t r, uint64_t lsn)
 
 static void segment_note_indexed(segment *s);
 
-typedef struct index_job {
+/* One catch-up: `jobs` workers add rows [first, end) of one segment. A lone
+ * job adds them one by one with index_add, publishing each; a gang of
+ * several (large backlog, parallel-capable index) takes rows from `next`
+ * with index_parallel_add and the last one to complete publishes the whole
+ * range (main thread). */
+typedef struct index_catchup {
     segment *seg;
-    uint32_t target;
-    int failed;
-    char err[256];
-} index_job;
+    uint32_t first, end;
+    _Atomic uint32_t next;
+    int jobs;          /* main thread: jobs not yet completed */
+    int parallel;
+    _Atomic int failed;
+    char err[256];     /* written by the first job that fails (failed 0 -> 1) */
+} index_catchup;
+
+static void index_catchup_fail(index_catchup *k, const char *err)
+{
+    int zero = 0;
+    if (atomic_compare_exchange_strong(&k->failed, &zero, 1))
+        snprintf(k->err, sizeof(k->err), "%s", err);
+}
 
 static void index_job_run(void *arg)
 {
-    index_job *j = arg;
-    segment *s = j->seg;
-    uint32_t have = atomic_load_explicit(&s->indexed, memory_order_relaxed);
-    uint32_t end = j->target;
-    if (end > have + INDEX_JOB_ROWS) end = have + INDEX_JOB_ROWS;
-    for (uint32_t r = have; r < end; r++) {
-        if (index_add(s->idx, r, j->err, sizeof(j->err)) != 0) {
-            j->failed = 1;
+    index_catchup *k = arg;
+    segment *s = k->seg;
+    char err[256];
+    if (!k->parallel) {
+        for (uint32_t r = k->first; r < k->end; r++) {
+            if (index_add(s->idx, r, err, sizeof(err)) != 0) {
+                index_catchup_fail(k, err);
+                return;
+            }
+            atomic_store_explicit(&s->indexed, r + 1, memory_order_release);
+        }
+        return;
+    }
+    for (;;) {
+        uint32_t r = atomic_fetch_add_explicit(&k->next, 1, memory_order_relaxed);
+        if (r >= k->end || atomic_load_explicit(&k->failed, memory_order_relaxed)) return;
+        if (index_parallel_add(s->idx, r, err, sizeof(err)) != 0) {
+            index_catchup_fail(k, err);
             return;
         }
-        atomic_store_explicit(&s->indexed, r + 1, memory_order_release);
     }
 }
 
 static void index_job_done(void *arg)
 {
-    index_job *j = arg;
-    segment *s = j->seg;
+    index_catchup *k = arg;
+    segment *s = k->seg;
+    if (--k->jobs > 0) return;
+    if (k->parallel && !atomic_load(&k->failed)) {
+        index_parallel_end(s->idx, k->end);
+        atomic_store_explicit(&s->indexed, k->end, memory_order_release);
+        engine_index_rows_added_parallel += k->end - k->first;
+    }
+    engine_index_rows_added += atomic_load(&s->indexed) - k->first;
     s->index_job = 0;
-    if (j->failed) {
+    if (atomic_load(&k->failed)) {
         /* Rows stay searchable through the exact tail scan; say so once. */
-        if (!s->index_error) log_warning("Indexing segment %llu failed: %s", (unsigned long long)s->id, j->err);
+        if (!s->index_error) log_warning("Indexing segment %llu failed: %s", (unsigned long long)s->id, k->err);
         s->index_error = 1;
     } else if (s->refs > 1) { /* someone besides this job still holds it */
         segment_schedule_index(s);
         segment_note_indexed(s);
     }
-    xfree(j);
+    xfree(k);
     segment_unref(s);
 }
 
 void segment_schedule_index(segment *s)
 {
     uint32_t n = atomic_load_explicit(&s->nrows, memory_order_relaxed);
-    if (s->index_job || s->index_error || s->ck_busy || atomic_load(&s->indexed) >= n) return;
+    uint32_t have = atomic_load_explicit(&s->indexed, memory_order_relaxed);
+    if (s->index_job || s->index_error || s->ck_busy || have >= n) return;
     if (!engine_hk.run_background) { /* no pool (unit tests): index inline */
         char err[256];
-        for (uint32_t r = atomic_load(&s->indexed); r < n; r++) {
+        for (uint32_t r = have; r < n; r++) {
             if (index_add(s->idx, r, err, sizeof(err)) != 0) {
                 s->index_error = 1;
                 return;
             }
             atomic_store(&s->indexed, r + 1);
+            engine_index_rows_added++;
         }
         return;
     }
-    index_job *j = xcalloc(1, sizeof(*j));
-    j->seg = s;
-    j->target = n;
+    index_catchup *k = xcalloc(1, sizeof(*k));
+    k->seg = s;
+    k->first = have;
+    k->jobs = 1;
+    uint32_t threads = engine_hk.background_threads;
+    if (threads > 1 && n - have >= INDEX_GANG_MIN_ROWS * threads && index_can_add_parallel(s->idx)) {
+        k->jobs = (int)threads;
+        k->end = have + INDEX_GANG_ROWS * threads;
+        if (k->end > n) k->end = n;
+        char err[256];
+        if (index_parallel_begin(s->idx, k->end, err, sizeof(err)) != 0) {
+            log_warning("Indexing segment %llu failed: %s", (unsigned long long)s->id, err);
+            s->index_error = 1;
+            xfree(k);
+            return;
+        }
+        k->parallel = 1;
+        atomic_init(&k->next, have);
+    } else {
+        k->end = n - have > INDEX_JOB_ROWS ? have + INDEX_JOB_ROWS : n;
+    }
     s->refs++;
     s->index_job = 1;
-    engine_hk.run_background(index_job_run, index_job_done, j);
+    for (int i = 0, jobs = k->jobs; i < jobs; i++)
+        engine_hk.run_background(index_job_run, index_job_done, k);
 }
 
 /* A sealed segment whose index is complete but not yet in the database:

@@ -25,6 +25,9 @@ struct collection {
 };
 
 extern engine_hooks engine_hk;
+/* Rows added to indexes by catch-up jobs since start, and of those by gangs
+ * (main thread; INFO vectors). */
+extern uint64_t engine_index_rows_added, engine_index_rows_added_parallel;
 extern engine_log_fn engine_log_hook; /* NULL: no mutation log (appendonly no, replay) */
 extern uint64_t engine_lsn_counter;
 

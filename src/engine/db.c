@@ -199,6 +199,8 @@ void engine_get_stats(engine_stats *st)
 {
     memset(st, 0, sizeof(*st));
     db_foreach(stats_cb, st);
+    st->index_rows_added = engine_index_rows_added;
+    st->index_rows_added_parallel = engine_index_rows_added_parallel;
 }
 
 void engine_shutdown(void)

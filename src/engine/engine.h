@@ -55,6 +55,9 @@ typedef struct engine_hooks {
      * is complete, a dropped collection's data waits to be deleted): the
      * server starts a checkpoint when it can. May be NULL. */
     void (*checkpoint_wanted)(void);
+    /* Threads that run background jobs: a catch-up may run that many jobs
+     * at once (0 or 1: one at a time). */
+    unsigned background_threads;
 } engine_hooks;
 
 void engine_init(const engine_hooks *hooks);
@@ -281,6 +284,8 @@ typedef struct engine_stats {
     uint64_t segments;
     uint64_t index_jobs_pending; /* segments with rows waiting to be indexed */
     uint64_t rows_unindexed;
+    uint64_t index_rows_added;          /* by catch-up jobs since start (not loaded) */
+    uint64_t index_rows_added_parallel; /* of those, by gangs (index_parallel_add) */
     size_t memory;
 } engine_stats;
 

@@ -1105,14 +1105,10 @@ static int hnsw_reserve(hnsw *h, uint32_t rows)
 
 /* ------------------------------------------------------- vtable: writes */
 
-/* Inserts one row in space sp and publishes it (count = row + 1). */
-static int hnsw_add_sp(vindex *idx, uint32_t row, int sp, char *err, size_t errlen)
+/* Inserts one row in space sp; room for it was reserved. */
+static int hnsw_insert_one(vindex *idx, uint32_t row, int sp, char *err, size_t errlen)
 {
     hnsw *h = H(idx);
-    if (hnsw_reserve(h, row + 1)) {
-        index_err(err, errlen, "out of memory");
-        return -1;
-    }
     hnsw_table *t = hnsw_table_get(h);
     uint32_t limit = hnsw_limit(t);
     hnsw_ctx *c = ctx_get(idx, limit, h->efc);
@@ -1126,8 +1122,37 @@ static int hnsw_add_sp(vindex *idx, uint32_t row, int sp, char *err, size_t errl
         index_err(err, errlen, "out of memory");
         return -1;
     }
+    return 0;
+}
+
+/* Inserts one row in space sp and publishes it (count = row + 1). */
+static int hnsw_add_sp(vindex *idx, uint32_t row, int sp, char *err, size_t errlen)
+{
+    if (hnsw_reserve(H(idx), row + 1)) {
+        index_err(err, errlen, "out of memory");
+        return -1;
+    }
+    if (hnsw_insert_one(idx, row, sp, err, errlen)) return -1;
     atomic_store_explicit(&idx->count, row + 1, memory_order_release);
     return 0;
+}
+
+static int hnsw_reserve_rows(vindex *idx, uint32_t nrows, char *err, size_t errlen)
+{
+    if (hnsw_reserve(H(idx), nrows)) {
+        index_err(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int hnsw_add_unpublished(vindex *idx, uint32_t row, char *err, size_t errlen)
+{
+    if (row >= hnsw_limit(hnsw_table_get(H(idx)))) {
+        index_err(err, errlen, "row %u was not reserved", row);
+        return -1;
+    }
+    return hnsw_insert_one(idx, row, (int)H(idx)->quant, err, errlen);
 }
 
 static int hnsw_add(vindex *idx, uint32_t row, char *err, size_t errlen)
@@ -1884,6 +1909,8 @@ const index_ops index_hnsw_ops = {
     .describe = hnsw_describe,
     .add = hnsw_add,
     .build = hnsw_build,
+    .reserve = hnsw_reserve_rows,
+    .add_unpublished = hnsw_add_unpublished,
     .search = hnsw_search,
     .range_search = hnsw_range_search,
     .memory = hnsw_memory,

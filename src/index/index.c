@@ -736,6 +736,34 @@ int index_build(vindex *idx, uint32_t nrows, unsigned threads, char *err, size_t
     return idx->ops->build(idx, nrows, threads, err, errlen);
 }
 
+int index_can_add_parallel(const vindex *idx)
+{
+    return idx->ops->add_unpublished != NULL && index_count(idx) >= INDEX_PARALLEL_MIN;
+}
+
+int index_parallel_begin(vindex *idx, uint32_t nrows, char *err, size_t errlen)
+{
+    if (!index_can_add_parallel(idx)) {
+        index_err(err, errlen, "%s index can't add rows in parallel now", idx->ops->name);
+        return -1;
+    }
+    if (nrows > INDEX_MAX_ROWS) {
+        index_err(err, errlen, "at most %u rows can be indexed", INDEX_MAX_ROWS);
+        return -1;
+    }
+    return idx->ops->reserve(idx, nrows, err, errlen);
+}
+
+int index_parallel_add(vindex *idx, uint32_t row, char *err, size_t errlen)
+{
+    return idx->ops->add_unpublished(idx, row, err, errlen);
+}
+
+void index_parallel_end(vindex *idx, uint32_t nrows)
+{
+    atomic_store_explicit(&idx->count, nrows, memory_order_release);
+}
+
 long index_search(const vindex *idx, const void *query, size_t k, const index_search_params *p,
                   index_hit *out, char *err, size_t errlen)
 {

@@ -206,6 +206,26 @@ int index_add(vindex *idx, uint32_t row, char *err, size_t errlen);
  * again: free it and rebuild. */
 int index_build(vindex *idx, uint32_t nrows, unsigned threads, char *err, size_t errlen);
 
+/* Parallel adds with the caller's own threads (a server's index pool, where
+ * index_build would start threads of its own):
+ *   1. the writer calls index_parallel_begin(idx, nrows): room for rows
+ *      index_count(idx) .. nrows-1;
+ *   2. any number of threads call index_parallel_add(idx, row) for distinct
+ *      rows of that range, in any order; searches may run meanwhile and may
+ *      reach those rows (use the allowed bitset to hide them);
+ *   3. after every add returned, the writer calls index_parallel_end(idx,
+ *      nrows), which publishes them all (index_count becomes nrows).
+ * Only for types where index_can_add_parallel() is true, and only once the
+ * index holds INDEX_PARALLEL_MIN rows (a tiny graph built in parallel links
+ * poorly). The range counts as one write: no index_add, index_build or
+ * index_save until step 3. After a failed add the index stays searchable but
+ * must not be written to again (as after a failed index_build). */
+#define INDEX_PARALLEL_MIN 1024u
+int index_can_add_parallel(const vindex *idx);
+int index_parallel_begin(vindex *idx, uint32_t nrows, char *err, size_t errlen);
+int index_parallel_add(vindex *idx, uint32_t row, char *err, size_t errlen);
+void index_parallel_end(vindex *idx, uint32_t nrows);
+
 /* ---------------------------------------------------------------- search */
 
 typedef struct index_hit {

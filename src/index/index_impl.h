@@ -64,6 +64,11 @@ typedef struct index_ops {
     void (*describe)(const vindex *idx, char *buf, size_t buflen);
     int (*add)(vindex *idx, uint32_t row, char *err, size_t errlen);
     int (*build)(vindex *idx, uint32_t nrows, unsigned threads, char *err, size_t errlen);
+    /* Parallel adds (NULL when the type has none): reserve room for rows
+     * below nrows (one writer), then insert one row without publishing it
+     * (several threads at once, distinct rows). */
+    int (*reserve)(vindex *idx, uint32_t nrows, char *err, size_t errlen);
+    int (*add_unpublished)(vindex *idx, uint32_t row, char *err, size_t errlen);
     long (*search)(const vindex *idx, const void *query, size_t k, const index_search_params *p,
                    index_hit *out, char *err, size_t errlen);
     long (*range_search)(const vindex *idx, const void *query, float radius,

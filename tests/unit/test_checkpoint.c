@@ -135,7 +135,7 @@ static int setup(void **state)
     print_message("[ info ] seed %llu (CHECKPOINT_TEST_SEED)\n", (unsigned long long)seed);
     snprintf(dir, sizeof(dir), "/tmp/vectis-test-ck-XXXXXX");
     assert_non_null(mkdtemp(dir));
-    engine_hooks h = {run_background, checkpoint_wanted};
+    engine_hooks h = {run_background, checkpoint_wanted, 1};
     engine_init(&h);
     engine_segment_max_rows = 1024;
     open_db();

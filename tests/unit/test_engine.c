@@ -3,7 +3,8 @@
  * primary-key map, MVCC snapshots, search (index + exact tail), filters,
  * ranges and random picks. Without hooks the engine indexes inline, so the
  * tests are deterministic; one test simulates a lagging index to exercise
- * the exact scan of the unindexed tail. Seed printed; ENGINE_TEST_SEED
+ * the exact scan of the unindexed tail, and one runs the background index
+ * jobs on threads of its own to exercise the parallel catch-up (gangs). Seed printed; ENGINE_TEST_SEED
  * replays.
  */
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +242,121 @@ static void test_unindexed_tail(void **state)
     collection_unref(c);
 }
 
+/* ---- background jobs run by the test: queued, then run in rounds, every
+ * job of a round on its own thread at once, then completed in order. */
+
+typedef struct bgjob {
+    void (*fn)(void *);
+    void (*done)(void *);
+    void *arg;
+    pthread_t tid;
+} bgjob;
+
+static bgjob bgq[64];
+static size_t bgn;
+
+static void bg_queue(void (*fn)(void *), void (*done)(void *), void *arg)
+{
+    assert_true(bgn < 64);
+    bgq[bgn++] = (bgjob){fn, done, arg, 0};
+}
+
+static void *bg_thread(void *arg)
+{
+    bgjob *j = arg;
+    j->fn(j->arg);
+    return NULL;
+}
+
+/* Runs one round; returns the number of jobs it ran. *published_during:
+ * s->indexed after the jobs ran, before they completed (s may be NULL). */
+static size_t bg_round(segment *s, uint32_t *published_during)
+{
+    bgjob round[64];
+    size_t n = bgn;
+    memcpy(round, bgq, sizeof(bgjob) * n);
+    bgn = 0;
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(pthread_create(&round[i].tid, NULL, bg_thread, &round[i]), 0);
+    for (size_t i = 0; i < n; i++)
+        pthread_join(round[i].tid, NULL);
+    if (s) *published_during = atomic_load(&s->indexed);
+    for (size_t i = 0; i < n; i++)
+        round[i].done(round[i].arg);
+    return n;
+}
+
+static void test_parallel_catchup(void **state)
+{
+    (void)state;
+    engine_hooks h;
+    memset(&h, 0, sizeof(h));
+    h.run_background = bg_queue;
+    h.background_threads = 2;
+    engine_init(&h);
+    engine_stats st0, st1;
+    engine_get_stats(&st0);
+    enum { N = 4000, D = 16 };
+    collection *c = vset(D, VSET_NOQUANT);
+    char key[16];
+    float v[D];
+    /* The small first segment is promoted to a full one when it fills:
+     * let that happen (and its jobs finish) first. */
+    uint32_t during;
+    for (int i = 0; i < N; i++) {
+        for (int d = 0; d < D; d++) v[d] = (float)frand();
+        key_of(i, key);
+        collection_upsert(c, key, strlen(key), v, NULL, 0, 0);
+        if (i == SEG_FIRST_CAPACITY)
+            while (bgn) bg_round(c->segs[0], &during);
+    }
+    segment *s = c->segs[0];
+    size_t gangs = 0, rounds = 0;
+    while (bgn) {
+        engine_stats a, b;
+        engine_get_stats(&a);
+        uint32_t before = atomic_load(&s->indexed);
+        size_t jobs = bg_round(s, &during);
+        engine_get_stats(&b);
+        if (b.index_rows_added_parallel > a.index_rows_added_parallel) {
+            /* A gang: one job per background thread; its rows are
+             * published when the last job completes, not before, and then
+             * all of them. */
+            assert_int_equal(jobs, 2);
+            assert_int_equal(during, before);
+            assert_int_equal(atomic_load(&s->indexed) - before,
+                             b.index_rows_added_parallel - a.index_rows_added_parallel);
+            gangs++;
+        } else {
+            assert_int_equal(jobs, 1);
+        }
+        rounds++;
+        assert_true(rounds < 1000);
+    }
+    assert_int_equal(atomic_load(&s->indexed), N);
+    assert_int_equal(index_count(s->idx), N);
+    char err[256];
+    if (index_validate(s->idx, err, sizeof(err))) fail_msg("validate: %s", err);
+    engine_get_stats(&st1);
+    printf("  %zu catch-up rounds, %zu gangs, %llu rows by gangs\n", rounds, gangs,
+           (unsigned long long)(st1.index_rows_added_parallel - st0.index_rows_added_parallel));
+    assert_true(gangs > 0);
+    assert_true(st1.index_rows_added_parallel - st0.index_rows_added_parallel >= N / 2);
+    assert_true(st1.index_rows_added - st0.index_rows_added >= N);
+    /* Every row finds itself first through the graph. */
+    for (int i = 0; i < N; i += 97) {
+        key_of(i, key);
+        float q[D];
+        assert_true(collection_get_vector(c, key, strlen(key), q, NULL));
+        char keys[1][16];
+        assert_int_equal(search(c, q, 1, 0, NULL, keys, NULL, NULL), 1);
+        assert_string_equal(keys[0], key);
+    }
+    collection_unref(c);
+    while (bgn) bg_round(NULL, &during); /* frees */
+    engine_init(NULL);
+}
+
 static void test_filter(void **state)
 {
     (void)state;
@@ -363,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_search_matches_bruteforce),
         cmocka_unit_test(test_snapshot_isolation),
         cmocka_unit_test(test_unindexed_tail),
+        cmocka_unit_test(test_parallel_catchup),
         cmocka_unit_test(test_filter),
         cmocka_unit_test(test_range_random),
         cmocka_unit_test(test_keyspace),

@@ -1,7 +1,7 @@
 /*
- * test_index_concurrent.c -- one writer inserting into an HNSW graph (row by
- * row, or a multi-threaded bulk build) while several threads search the same
- * graph. Readers check every answer they get (rows already written to the
+ * test_index_concurrent.c -- writers inserting into an HNSW graph (row by
+ * row, a multi-threaded bulk build, or the caller's threads through
+ * index_parallel_add) while several threads search the same graph. Readers check every answer they get (rows already written to the
  * column, exact distances, sorted, no duplicates); afterwards validate()
  * holds and recall against FLAT is high. Run under ThreadSanitizer by
  * `make tsan`.
@@ -106,6 +106,53 @@ static double recall_vs_flat(vindex *h, const float *data)
     return sum / 100;
 }
 
+#define PARALLEL_ADDS 0xffffu /* run(): writers are the test's own threads */
+#define ADDERS 3
+
+typedef struct adder {
+    vindex *idx;
+    _Atomic uint32_t next;
+    uint32_t end;
+    _Atomic int failed;
+} adder;
+
+static void *adder_main(void *arg)
+{
+    adder *a = arg;
+    char err[256];
+    for (;;) {
+        uint32_t row = atomic_fetch_add(&a->next, 1);
+        if (row >= a->end) return NULL;
+        if (index_parallel_add(a->idx, row, err, sizeof(err))) atomic_store(&a->failed, 1);
+    }
+}
+
+/* Rows [count, N) in steps, each step added by ADDERS threads at once and
+ * published at its end. */
+static void add_in_parallel(vindex *idx)
+{
+    char err[256];
+    while (index_count(idx) < INDEX_PARALLEL_MIN)
+        assert_int_equal(index_add(idx, index_count(idx), err, sizeof(err)), 0);
+    for (uint32_t from = index_count(idx); from < N; from = index_count(idx)) {
+        uint32_t to = from + 700 < N ? from + 700 : N;
+        assert_true(index_can_add_parallel(idx));
+        if (index_parallel_begin(idx, to, err, sizeof(err))) fail_msg("%s", err);
+        adder a = {.idx = idx, .end = to};
+        atomic_init(&a.next, from);
+        atomic_init(&a.failed, 0);
+        pthread_t tid[ADDERS];
+        for (int i = 0; i < ADDERS; i++)
+            assert_int_equal(pthread_create(&tid[i], NULL, adder_main, &a), 0);
+        for (int i = 0; i < ADDERS; i++)
+            pthread_join(tid[i], NULL);
+        assert_int_equal(atomic_load(&a.failed), 0);
+        assert_int_equal(index_count(idx), from); /* nothing published yet */
+        index_parallel_end(idx, to);
+        assert_int_equal(index_count(idx), to);
+    }
+}
+
 static void run(const char *quant, unsigned build_threads)
 {
     tu_rng r = {g_seed};
@@ -128,6 +175,8 @@ static void run(const char *quant, unsigned build_threads)
     if (build_threads == 0) {
         for (uint32_t i = 20; i < N; i++)
             assert_int_equal(index_add(s.idx, i, err, sizeof(err)), 0);
+    } else if (build_threads == PARALLEL_ADDS) {
+        add_in_parallel(s.idx);
     } else {
         /* Grow in steps so the chunk table is replaced while readers hold the old one. */
         for (uint32_t to = N / 2; to <= N; to += N / 2)
@@ -137,7 +186,10 @@ static void run(const char *quant, unsigned build_threads)
     for (int i = 0; i < READERS; i++)
         pthread_join(tid[i], NULL);
     printf("  QUANT %s, writer %s: %ld concurrent searches, %ld bad answers\n", quant,
-           build_threads ? "bulk build (threads)" : "index_add", atomic_load(&s.searches),
+           build_threads == PARALLEL_ADDS ? "index_parallel_add"
+           : build_threads           ? "bulk build (threads)"
+                                     : "index_add",
+           atomic_load(&s.searches),
            atomic_load(&s.bad));
     assert_int_equal(atomic_load(&s.bad), 0);
     assert_int_equal(index_count(s.idx), N);
@@ -165,6 +217,46 @@ static void test_sq8_build_while_searching(void **state)
 {
     (void)state;
     run("SQ8", 2);
+}
+
+static void test_parallel_adds_while_searching(void **state)
+{
+    (void)state;
+    run("NONE", PARALLEL_ADDS);
+}
+
+static void test_sq8_parallel_adds_while_searching(void **state)
+{
+    (void)state;
+    run("SQ8", PARALLEL_ADDS);
+}
+
+/* Parallel adds are refused, with a message, by a type without them (FLAT)
+ * and by a graph still too small to link well. */
+static void test_parallel_adds_refused(void **state)
+{
+    (void)state;
+    tu_rng r = {g_seed + 3};
+    float *data = tu_clustered(&r, N, DIM, 30, 0.3f);
+    index_column col = tu_column(data, DIM * 4);
+    char err[256];
+    vindex *f =
+        index_new("FLAT", INDEX_ELEM_F32, INDEX_METRIC_L2, DIM, &col, NULL, 0, err, sizeof(err));
+    assert_int_equal(index_build(f, N / 2, 1, err, sizeof(err)), 0);
+    assert_false(index_can_add_parallel(f));
+    assert_int_equal(index_parallel_begin(f, N, err, sizeof(err)), -1);
+    assert_string_equal(err, "FLAT index can't add rows in parallel now");
+    index_free(f);
+    vindex *h =
+        index_new("HNSW", INDEX_ELEM_F32, INDEX_METRIC_L2, DIM, &col, NULL, 0, err, sizeof(err));
+    assert_int_equal(index_build(h, INDEX_PARALLEL_MIN - 1, 1, err, sizeof(err)), 0);
+    assert_false(index_can_add_parallel(h));
+    assert_int_equal(index_parallel_begin(h, N, err, sizeof(err)), -1);
+    assert_string_equal(err, "HNSW index can't add rows in parallel now");
+    assert_int_equal(index_add(h, INDEX_PARALLEL_MIN - 1, err, sizeof(err)), 0);
+    assert_true(index_can_add_parallel(h));
+    index_free(h);
+    free(data);
 }
 
 /* Two indexes built with several threads from the same rows give the same
@@ -199,6 +291,9 @@ int main(void)
         cmocka_unit_test(test_build_while_searching),
         cmocka_unit_test(test_sq8_build_while_searching),
         cmocka_unit_test(test_parallel_build_valid),
+        cmocka_unit_test(test_parallel_adds_while_searching),
+        cmocka_unit_test(test_sq8_parallel_adds_while_searching),
+        cmocka_unit_test(test_parallel_adds_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
