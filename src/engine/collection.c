@@ -639,17 +639,19 @@ void collection_decode_vector(const collection *c, const void *in, float *out)
 float collection_unit_vector(const collection *c, const float *in, float *out)
 {
     uint32_t d = c->spec.dim;
-    if (c->spec.quant == VSET_BIN) {
-        /* A BIN set keeps only signs, as Redis: the element becomes the +-1
-         * vector (norm sqrt(dim)), so VEMB gives the signs and a score is
-         * 1 - hamming / dim. */
-        float v = 1.0f / sqrtf((float)d);
-        for (uint32_t i = 0; i < d; i++) out[i] = in[i] > 0 ? v : -v;
-        return sqrtf((float)d);
-    }
     double ss = 0;
     for (uint32_t i = 0; i < d; i++) ss += (double)in[i] * in[i];
     float norm = (float)sqrt(ss);
+    if (c->spec.quant == VSET_BIN) {
+        /* A BIN set keeps only signs, as Redis: the element becomes the
+         * unit +-1 vector, so VEMB gives the signs and a score is
+         * 1 - hamming / dim. The norm remembered is still the L2 norm of
+         * the input (VEMB RAW reports it, as Redis does), not sqrt(dim).
+         * Computed before `out` is written: out may equal in. */
+        float v = 1.0f / sqrtf((float)d);
+        for (uint32_t i = 0; i < d; i++) out[i] = in[i] > 0 ? v : -v;
+        return norm > 0 ? norm : 1.0f;
+    }
     /* A zero vector stays zero with norm 1, as Redis stores it. */
     float inv = norm > 0 ? 1.0f / norm : 1.0f;
     for (uint32_t i = 0; i < d; i++) out[i] = in[i] * inv;

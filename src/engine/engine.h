@@ -173,8 +173,9 @@ void collection_project(const collection *c, const float *in, float *out);
 
 /* Normalised sets: the unit vector a row or a query is stored / searched
  * as (for BIN sets the unit vector of the signs), written to out (spec.dim
- * floats; may equal in). Returns the norm to remember (1 for a zero
- * vector, sqrt(dim) for BIN). */
+ * floats; may equal in). Returns the norm to remember: the L2 norm of `in`
+ * for every quantisation, BIN included (VEMB RAW reports it, as Redis),
+ * and 1 for a zero vector. */
 float collection_unit_vector(const collection *c, const float *in, float *out);
 
 /* ---------------------------------------------------------------- writes */

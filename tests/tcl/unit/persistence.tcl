@@ -5,6 +5,7 @@
 # and after. With appendonly no, nothing is written to dir.
 
 source [file join $::vt_dir support persist_util.tcl]
+source [file join $::vt_dir support vset_util.tcl]
 
 # Applies one round of every kind of write; `seed` varies the data.
 proc persist_writes {seed} {
@@ -139,5 +140,41 @@ start_server {tags {persistence vectis-only} overrides {appendonly yes appendfsy
         # before the first synced one, so nothing is missing.
         assert_equal $before [persist_snapshot]
         assert_equal 500 [r vcard s]
+    }
+}
+
+# VEMB RAW of every element: quantisation name, stored bytes, the L2 norm
+# kept per row (and the Q8 range). persist_snapshot's plain VEMB cannot see
+# a BIN set's norm (it gives the signs only), so this compares RAW.
+proc persist_raw {} {
+    set out {}
+    foreach k [lsort [r keys *]] {
+        foreach e [r vrange $k - +] { lappend out $k $e [r vemb $k $e RAW] }
+    }
+    return $out
+}
+
+start_server {tags {persistence vectis-only} overrides {appendonly yes appendfsync always}} {
+    test {VEMB RAW norms survive the log replay, a checkpoint and kill -9 (BIN keeps the input's norm)} {
+        # Norms that differ from sqrt(dim), so a BIN norm recomputed from the
+        # signs would show: |(3,-1,1,1)| = sqrt(12), |(0.5,0,0,0)| = 0.5.
+        r vadd bin VALUES 4 3 -1 1 1 a BIN
+        r vadd bin VALUES 4 0.5 0 0 0 b BIN SETATTR {{"b":1}}
+        r vadd q8 VALUES 4 3 4 0 -12 a
+        r vadd nq VALUES 4 1.5 -2 3 4 a NOQUANT
+        set before [persist_raw]
+        assert_float_eq 3.4641016 [lindex [r vemb bin a RAW] 2] 1e-6
+        restart_server
+        assert_equal $before [persist_raw]
+        assert_float_eq 0.5 [lindex [r vemb bin b RAW] 2] 1e-6
+        # From a checkpoint (rows written with their norms), then the log.
+        wait_for_condition 500 20 {[catch {r save}] == 0} else { vt_fail "SAVE kept failing" }
+        r vadd bin VALUES 4 -2 2 -2 2 c BIN
+        r vsetattr bin a {{"a":1}}
+        set before [persist_raw]
+        assert_float_eq 4.0 [lindex [r vemb bin c RAW] 2] 1e-6
+        persist_kill_restart
+        assert_equal $before [persist_raw]
+        assert_float_eq 3.4641016 [lindex [r vemb bin a RAW] 2] 1e-6
     }
 }

@@ -235,15 +235,34 @@ start_server {tags {vset small}} {
         $c3 close
     }
 
-    test {VEMB RAW bin: name, packed sign bits, L2 norm} {
+    test {VEMB RAW bin: name, packed sign bits, L2 norm of the input} {
         r del b
-        r vadd b VALUES 4 1 -1 1 1 a BIN
-        set t [vs_typed [redis_client] VEMB b a RAW]
-        assert_equal simple [lindex [lindex [lindex $t 1] 0] 0]
+        # |(3,-1,1,1)| = sqrt(12) differs from sqrt(dim) = 2: the norm is
+        # the input's, as Redis stores it, not the norm of the signs.
+        r vadd b VALUES 4 3 -1 1 1 a BIN
+        set c [redis_client]
+        set t [vs_typed $c VEMB b a RAW]
+        assert_equal {array {simple bulk bulk}} [vs_skel $t]
         lassign [vs_plain $t] name blob l2
         assert_equal bin $name
-        assert {[string length $blob] >= 1} "empty bin blob"
-        assert_float_eq 2.0 $l2 1e-4
+        assert_equal 1 [string length $blob]
+        binary scan $blob cu bits
+        assert_equal 13 $bits ;# signs + - + + -> bits 0, 2, 3
+        assert_float_eq 3.4641016 $l2 1e-6
+        set c3 [vs_resp3]
+        set t [vs_typed $c3 VEMB b a RAW]
+        assert_equal {array {simple bulk double}} [vs_skel $t]
+        assert_float_eq 3.4641016 [lindex [vs_plain $t] 2] 1e-6
+        # VEMB without RAW stays the signs, without the norm.
+        assert_vec {1 -1 1 1} [r vemb b a] 0
+        # An attribute change keeps the row's norm; an update takes the new one.
+        r vsetattr b a {{"x":1}}
+        assert_float_eq 3.4641016 [lindex [r vemb b a RAW] 2] 1e-6
+        r vadd b VALUES 4 -0.5 0 0 0 a BIN
+        assert_float_eq 0.5 [lindex [r vemb b a RAW] 2] 1e-6
+        assert_vec {-1 -1 -1 -1} [r vemb b a] 0
+        $c close
+        $c3 close
     }
 
     test {VEMB with an option other than RAW: ERR invalid option; arity} {
