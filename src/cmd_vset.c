@@ -788,13 +788,17 @@ void cmd_vrandmember(client *c, int argc, char **argv, size_t *lens)
 {
     long long count = 0;
     int has_count = argc >= 3;
-    if (argc > 3) {
-        reply_syntax_error(c);
+    if (argc > 3) { /* as Redis: the table's arity -2 lets it through */
+        reply_wrong_arity(c, "VRANDMEMBER");
         return;
     }
     if (has_count) {
         if (!util_str2ll(argv[2], lens[2], &count)) {
             reply_error(c, "ERR COUNT value is not an integer");
+            return;
+        }
+        if (count == LLONG_MIN) { /* |count| has no long long */
+            reply_error(c, "ERR COUNT value is out of range");
             return;
         }
         if (count == 0) { /* checked before the key is looked up, as Redis */

@@ -72,6 +72,26 @@ start_server {tags {vset vrandmember}} {
         assert_error_exact {ERR wrong number of arguments for 'VRANDMEMBER' command} {r vrandmember}
     }
 
+    test {VRANDMEMBER with extra arguments: the wrong-arity error, as Redis} {
+        # The registered (upper-case) name, as for every module command.
+        set e {ERR wrong number of arguments for 'VRANDMEMBER' command}
+        assert_error_exact $e {r vrandmember k 1 2}
+        assert_error_exact $e {r vrandmember k 1 withscores}
+        assert_error_exact $e {r vrandmember nosuchkey 1 2}
+    }
+
+    test {VRANDMEMBER count LLONG_MIN: out of range, LLONG_MIN+1 and LLONG_MAX are fine} {
+        set e {ERR COUNT value is out of range}
+        assert_error_exact $e {r vrandmember k -9223372036854775808}
+        assert_error_exact $e {r vrandmember nosuchkey -9223372036854775808}
+        assert_error_exact {ERR COUNT value is not an integer} {r vrandmember k -9223372036854775809}
+        # Distinct picks are capped at the set size.
+        assert_equal 10 [llength [lsort -unique [r vrandmember k 9223372036854775807]]]
+        assert_equal {} [r vrandmember nosuchkey -9223372036854775807]
+        # The connection is still in sync after the errors.
+        assert_equal 10 [r vcard k]
+    }
+
     test {VRANDMEMBER picks are spread over the set} {
         r del big
         vs_lcg_seed 71
