@@ -369,6 +369,31 @@ start_server {tags {vset vadd}} {
         assert_equal {a b} [r vsim k VALUES 2 1 0.1]
     }
 
+    test {VADD CAS on an existing element: an update as without CAS (reply 0 / #f)} {
+        # Redis drops CAS when the element exists (VECTORSETS.md section 1)
+        # and runs the normal update: the vector is replaced, the attribute
+        # kept unless SETATTR is given, and the reply says "not added".
+        r flushall
+        r vadd k VALUES 2 1 0 a SETATTR {{"n":1}}
+        r vadd k VALUES 2 0 1 b
+        set c [redis_client]
+        assert_equal {int 0} [vs_typed $c VADD k VALUES 2 0 3 a CAS]
+        assert_vec {0 3} [r vemb k a] 1e-3
+        assert_equal {{"n":1}} [r vgetattr k a]
+        assert_equal 2 [r vcard k]
+        set c3 [vs_resp3]
+        assert_equal {bool 0} [vs_typed $c3 VADD k VALUES 2 -2 0 a CAS SETATTR {{"n":2}}]
+        assert_vec {-2 0} [r vemb k a] 1e-3
+        assert_equal {{"n":2}} [r vgetattr k a]
+        # A new element with CAS still replies 1 / #t.
+        assert_equal {bool 1} [vs_typed $c3 VADD k VALUES 2 1 1 c CAS]
+        assert_equal {int 1} [vs_typed $c VADD k VALUES 2 1 -1 d CAS]
+        assert_equal 4 [r vcard k]
+        assert_equal {a} [r vsim k VALUES 2 -1 0 COUNT 1]
+        $c close
+        $c3 close
+    }
+
     test {VADD element names are binary safe} {
         r flushall
         set name "a\x00b\r\n\xff"
