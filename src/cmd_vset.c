@@ -5,8 +5,9 @@
  *
  * Syntax, replies (RESP2 and RESP3) and error strings follow
  * ../shared/VECTORSETS.md exactly. What vectis does better, without changing
- * the wire format: an update is a real MVCC upsert, Q8 and BIN results are
- * re-ranked with the float vectors (so scores of a pair do not drift), a
+ * the wire format: an update is a real MVCC upsert, Q8 results are
+ * re-ranked with the float vectors (so scores of a pair do not drift; a BIN
+ * set stores only signs, so its scores are 1 - hamming / dim as Redis's), a
  * FILTER returns a full top-k whenever enough elements match (FILTER-EF is
  * accepted and ignored), and VSIM runs on the worker pool (one connection's
  * pipelined VSIMs keep their order) unless the planner finds it cheaper to
@@ -148,7 +149,8 @@ void cmd_vadd(client *c, int argc, char **argv, size_t *lens)
     for (; i < argc; i++) {
         if (util_eqcase(argv[i], lens[i], "cas")) {
             /* Accepted: inserts never block searches here, so CAS has
-             * nothing to add. */
+             * nothing to add. On an existing element it is the plain
+             * update (reply 0), as Redis drops CAS there too. */
         } else if (util_eqcase(argv[i], lens[i], "noquant")) {
             quant = VSET_NOQUANT;
             quant_given = 1;
