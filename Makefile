@@ -95,7 +95,7 @@ src/vectis-server: $(SERVER_BIN)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB) $(LDFLAGS) $(LIBS) -lcmocka
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB) $(LDFLAGS) $(LIBS) $(shell pkg-config --cflags --libs cmocka)
 
 run: all
 	./src/vectis-server

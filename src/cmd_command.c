@@ -443,19 +443,18 @@ void cmd_command_help(client *c, int argc, char **argv, size_t *lens)
     (void)lens;
     static const char *const lines[] = {
         "(no subcommand)",
-        "    Return details about all commands.",
+        "    The same as COMMAND INFO with no names: one entry per command.",
         "COUNT",
-        "    Return the total number of commands in this server.",
-        "LIST",
-        "    Return a list of all commands in this server.",
+        "    How many top-level commands vectis has.",
+        "LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]",
+        "    Command names, subcommands as \"parent|sub\"; FILTERBY keeps the names that",
+        "    match a glob pattern or an ACL category (no module matches: vectis has none).",
         "INFO [<command-name> ...]",
-        "    Return details about multiple commands.",
-        "    If no command names are given, documentation details for all",
-        "    commands are returned.",
+        "    Name, arity, flags, key positions and ACL categories of each named command,",
+        "    or of every command when none is named.",
         "DOCS [<command-name> ...]",
-        "    Return documentation details about multiple commands.",
-        "    If no command names are given, documentation details for all",
-        "    commands are returned.",
+        "    Summary, version, group, complexity and argument tree of each named command,",
+        "    or of every command when none is named; redis-cli builds its hints from it.",
         NULL,
     };
     reply_help(c, "COMMAND", lines);

@@ -89,13 +89,16 @@ void cmd_config_help(client *c, int argc, char **argv, size_t *lens)
     (void)lens;
     static const char *const lines[] = {
         "GET <pattern>",
-        "    Return parameters matching the glob-like <pattern> and their values.",
+        "    Name and live value of each directive whose name matches the glob <pattern>;",
+        "    more patterns may follow.",
         "SET <directive> <value> [<directive> <value> ...]",
-        "    Set the configuration <directive> to <value>; all or nothing.",
+        "    Change directives while the server runs. Every value is checked first: one",
+        "    bad value and nothing changes.",
         "RESETSTAT",
-        "    Reset statistics reported by the INFO command.",
+        "    Zero the counters INFO shows, commandstats and errorstats included.",
         "REWRITE",
-        "    Rewrite the configuration file.",
+        "    Save the live settings into the file the server was started with; comments",
+        "    and unknown lines stay.",
         NULL,
     };
     reply_help(c, "CONFIG", lines);

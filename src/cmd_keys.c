@@ -251,15 +251,14 @@ void cmd_object_help(client *c, int argc, char **argv, size_t *lens)
     (void)lens;
     static const char *const lines[] = {
         "ENCODING <key>",
-        "    Return the kind of internal representation used in order to store the value",
-        "    associated with a <key> (always \"raw\" for collections).",
+        "    \"raw\": collections are reported like module values. Nil for a missing <key>.",
         "FREQ <key>",
-        "    Return the access logarithmic counter of a <key> (needs an LFU policy: none here).",
+        "    Always an error: accesses are counted only under an LFU eviction policy, and",
+        "    vectis has none. Nil for a missing <key>.",
         "IDLETIME <key>",
-        "    Return the idle time of a <key> (not tracked: 0).",
+        "    0: vectis does not record when a key was last used. Nil for a missing <key>.",
         "REFCOUNT <key>",
-        "    Return the number of references of the value associated with the specified",
-        "    <key> (1).",
+        "    1: vectis never shares a value between keys. Nil for a missing <key>.",
         NULL,
     };
     reply_help(c, "OBJECT", lines);

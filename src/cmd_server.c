@@ -374,19 +374,16 @@ void cmd_debug(client *c, int argc, char **argv, size_t *lens)
 {
     long long usec;
     if (util_eqcase(argv[1], lens[1], "help") && argc == 2) {
-        static const char *help[] = {
-            "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        static const char *const lines[] = {
             "SLEEP <seconds>",
-            "    Stop the server for <seconds>. Decimals allowed.",
+            "    Block the main thread for <seconds> (fractions allowed, at most 86400),",
+            "    then reply +OK. No client is served meanwhile.",
             "WORKER-SLEEP <seconds>",
-            "    Sleep <seconds> on a worker thread, then reply +OK. Only this connection",
-            "    waits; every other client keeps being served.",
-            "HELP",
-            "    Print this help.",
+            "    Hold a worker thread for <seconds>, then reply +OK. Only this connection",
+            "    (and its pipelined commands) waits; other clients are served as usual.",
+            NULL,
         };
-        resp_add_array(&c->out, (long)(sizeof(help) / sizeof(help[0])));
-        for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++)
-            resp_add_simple(&c->out, help[i]);
+        reply_help(c, "DEBUG", lines);
     } else if (util_eqcase(argv[1], lens[1], "sleep") && argc == 3) {
         if (parse_seconds(c, argv[2], lens[2], &usec) != 0) return;
         while (usec > 0) {

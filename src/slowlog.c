@@ -159,14 +159,13 @@ void cmd_slowlog_help(client *c, int argc, char **argv, size_t *lens)
     (void)lens;
     static const char *const lines[] = {
         "GET [<count>]",
-        "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
-        "    Entries are made of:",
-        "    id, timestamp, time in microseconds, arguments array, client IP and port,",
-        "    client name",
+        "    The <count> newest entries, newest first (10 when omitted, all with -1).",
+        "    Each entry is [id, Unix time, duration in microseconds, [arguments...],",
+        "    \"ip:port\", client name]; long argument lists and values are cut short.",
         "LEN",
-        "    Return the length of the slowlog.",
+        "    How many entries the log holds (at most slowlog-max-len).",
         "RESET",
-        "    Reset the slowlog.",
+        "    Drop every entry; ids keep counting up.",
         NULL,
     };
     reply_help(c, "SLOWLOG", lines);

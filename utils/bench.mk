@@ -28,7 +28,7 @@ $(UTILS_BUILD)/%.o: utils/%.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(UTILS_BUILD)/datasets: $(UTILS_BUILD)/datasets.o $(UTILS_BUILD)/ds_io.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lz
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs zlib)
 
 $(UTILS_BUILD)/bench_index: $(UTILS_BUILD)/bench_index.o $(UTILS_BUILD)/ds_io.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)

@@ -166,6 +166,44 @@ start_server {tags {commands}} {
         assert_equal {} [r command docs nosuchcommand]
     }
 
+    # The HELP replies keep the shape redis-cli users know: a header naming the
+    # command, then per subcommand a synopsis line followed by indented
+    # description lines. The synopses must name exactly the subcommands the
+    # command table has (COMMAND DOCS), so HELP cannot drift from the table.
+    test {HELP of every container command lists exactly its subcommands} {
+        set cases {}
+        foreach cmd {client config command slowlog object} {
+            set subs {}
+            foreach full [dict keys [dict get [lindex [r command docs $cmd] 1] subcommands]] {
+                lappend subs [string toupper [lindex [split $full |] 1]]
+            }
+            lappend cases $cmd $subs
+        }
+        lappend cases debug {SLEEP WORKER-SLEEP HELP}
+        foreach {cmd subs} $cases {
+            set lines [r $cmd help]
+            set up [string toupper $cmd]
+            assert_match "$up <subcommand> *" [lindex $lines 0] "header of $up HELP"
+            set seen {}
+            set prev {}
+            foreach line [lrange $lines 1 end] {
+                if {[string match "    ?*" $line]} {
+                    assert {$prev ne ""} "$up HELP: description before any synopsis: '$line'"
+                    set prev described
+                    continue
+                }
+                assert {$prev ne "synopsis"} "$up HELP: synopsis without description before '$line'"
+                set prev synopsis
+                set word [lindex [split $line " "] 0]
+                if {$cmd eq "command" && $line eq "(no subcommand)"} continue
+                assert_equal $word [string toupper $word] "$up HELP synopsis '$line'"
+                lappend seen $word
+            }
+            assert_equal described $prev "$up HELP ends with a description"
+            assert_equal [lsort $subs] [lsort -unique $seen] "subcommands in $up HELP"
+        }
+    }
+
     test {DEBUG SLEEP 0 replies OK; unknown DEBUG subcommand is an error} {
         assert_equal OK [r debug sleep 0]
         assert_error "ERR*" {r debug nosuchsubcommand}

@@ -441,12 +441,11 @@ start_server {tags {vset vadd}} {
             assert {[llength $e] >= 6} "COMMAND INFO $name: '$e'"
             assert_equal $name [string tolower [lindex $e 0]] "name of $name"
             assert_equal $arity [lindex $e 1] "arity of $name"
-            foreach f $flags {
-                assert {[lsearch -exact [lindex $e 2] $f] >= 0} "$name lacks flag $f: [lindex $e 2]"
-            }
-            if {[lsearch -exact $flags write] < 0} {
-                assert {[lsearch -exact [lindex $e 2] write] < 0} "$name must not be write"
-            }
+            # The whole set must match: a missing flag and an extra one both fail.
+            set got [lindex $e 2]
+            assert {[lsearch -exact $got module] >= 0} "$name lacks flag module: $got"
+            set got [lsearch -all -inline -not -exact $got module]
+            assert_equal [lsort $flags] [lsort $got] "flags of $name"
             assert_equal {1 1 1} [lrange $e 3 5] "key positions of $name"
         }
     }
