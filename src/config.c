@@ -140,6 +140,9 @@ static const directive directives[] = {
      "Entries SLOWLOG keeps."},
     {"search-threads", NULL, CFG_INT, CFG_IMMUTABLE, &srv.search_threads, 0, 256, "0", NULL,
      NULL, "Worker threads for searches and other long jobs (0: one per core)."},
+    {"repl-backlog-size", NULL, CFG_MEM, 0, &srv.repl_backlog_size, 1, LLONG_MAX, "1mb", NULL,
+     NULL, "Bytes of recent mutation log kept after a checkpoint, for replicas to catch up "
+     "from."},
     {"maxmemory", NULL, CFG_MEM, 0, &srv.maxmemory, 0, LLONG_MAX, "0", NULL, NULL,
      "Writes fail with -OOM once used memory exceeds this (0: no limit)."},
     {"maxmemory-policy", NULL, CFG_ENUM, 0, &srv.maxmemory_policy, 0, 0, "noeviction",
@@ -539,8 +542,21 @@ static int apply_logfile(char *err, size_t errlen)
     return 0;
 }
 
+/* While the database is open (appendonly yes) its files stay where they
+ * are: moving the working directory would make CONFIG GET dir and a
+ * rewritten config name a directory without them, and the next start would
+ * open an empty database there. */
 static int apply_dir(char *err, size_t errlen)
 {
+    const char *open_dir = persist_dir();
+    if (open_dir) {
+        char want[PATH_MAX];
+        if (!realpath(srv.dir, want)) return errf(err, errlen, "No such file or directory");
+        if (strcmp(want, open_dir) != 0)
+            return errf(err, errlen,
+                        "can't change dir while appendonly is yes: the database is open in %s",
+                        open_dir);
+    }
     if (chdir(srv.dir) != 0) return errf(err, errlen, "No such file or directory");
     return 0;
 }

@@ -203,10 +203,10 @@ static void section_replication(sbuf *b)
            "master_repl_offset:0\r\n"
            "second_repl_offset:-1\r\n"
            "repl_backlog_active:0\r\n"
-           "repl_backlog_size:1048576\r\n"
+           "repl_backlog_size:%lld\r\n"
            "repl_backlog_first_byte_offset:0\r\n"
            "repl_backlog_histlen:0\r\n",
-           srv.run_id);
+           srv.run_id, srv.repl_backlog_size);
 }
 
 static void section_cpu(sbuf *b)

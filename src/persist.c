@@ -127,6 +127,7 @@ typedef struct ck_job {
     job base;
     engine_checkpoint *k;
     uint64_t drop_seq; /* log files below this one are in the checkpoint; 0 = keep all */
+    uint64_t keep_bytes; /* but keep this much recent log (repl-backlog-size) */
     char drop_err[256];  /* deleting them failed (costs disk space only) */
     int rc;
     int orphan;      /* finished by persist_stop: complete() only frees */
@@ -134,6 +135,7 @@ typedef struct ck_job {
 } ck_job;
 
 static ck_job *ck_running;
+static char data_dir[PATH_MAX]; /* absolute: where the database and the log are */
 static int ck_wanted;            /* the engine asked, or BGSAVE SCHEDULE */
 static long long ck_started_ms, ck_last_ms, ck_last_try_ms;
 static double ck_last_secs = -1;
@@ -151,6 +153,11 @@ static uint64_t loading_bytes, loading_total, loading_records;
 int persist_enabled(void)
 {
     return st != NULL;
+}
+
+const char *persist_dir(void)
+{
+    return st ? data_dir : NULL;
 }
 
 static void sleep_us(long us)
@@ -338,8 +345,9 @@ static void persist_close(void)
 int persist_start(void)
 {
     if (!srv.appendonly) return 0;
-    char dir[PATH_MAX], path[PATH_MAX + 16], err[512];
-    /* Absolute, so a later CONFIG SET dir (a chdir) does not move it. */
+    char *dir = data_dir, path[PATH_MAX + 16], err[512];
+    /* Absolute, so a chdir does not move it (CONFIG SET dir is refused
+     * while the database is open: see config.c). */
     if (!realpath(srv.dir && srv.dir[0] ? srv.dir : ".", dir)) {
         log_warning("Can't resolve dir '%s': %s", srv.dir, strerror(errno));
         return -1;
@@ -436,7 +444,7 @@ int persist_start(void)
 static void ck_drop_log(ck_job *c)
 {
     if (c->rc != 0 || !c->drop_seq) return;
-    wal_drop_before(wl, c->drop_seq, c->drop_err, sizeof(c->drop_err));
+    wal_drop_before(wl, c->drop_seq, c->keep_bytes, c->drop_err, sizeof(c->drop_err));
 }
 
 /* Main thread: the turn's frame goes out, the log rotates, the checkpoint
@@ -446,6 +454,7 @@ static void ck_begin(ck_job *c)
     char err[256];
     persist_commit();
     c->drop_seq = misconf ? 0 : wal_rotate(wl, engine_lsn() + 1, err, sizeof(err));
+    c->keep_bytes = (uint64_t)srv.repl_backlog_size;
     if (!misconf && !c->drop_seq)
         log_warning("Checkpoint: can't rotate the mutation log (%s); its files stay until the "
                     "next checkpoint", err);

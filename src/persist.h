@@ -65,5 +65,7 @@ extern long long persist_min_free_disk;
 /* INFO persistence lines (appended to buf, NUL-terminated). */
 void persist_info(char *buf, size_t buflen);
 int persist_enabled(void);
+/* The absolute directory of the open database and log, or NULL. */
+const char *persist_dir(void);
 
 #endif

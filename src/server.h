@@ -81,6 +81,7 @@ typedef struct server {
     int slowlog_max_len;
     int search_threads;
     long long maxmemory;
+    long long repl_backlog_size; /* log bytes kept past a checkpoint */
     int maxmemory_policy;
     char *dir;
     int protected_mode;

@@ -820,12 +820,16 @@ int wal_sync(wal *w, int do_fsync, char *err, size_t errlen)
     return rc;
 }
 
-int wal_drop_before(wal *w, uint64_t seq, char *err, size_t errlen)
+int wal_drop_before(wal *w, uint64_t seq, uint64_t keep_bytes, char *err, size_t errlen)
 {
     if (w->read_only) return fail(err, errlen, "the log is open read-only");
     pthread_mutex_lock(&w->mu);
     size_t n = 0;
     while (n < w->nfiles && w->files[n].seq < seq) n++;
+    /* Keep the newest of those while what stays is under keep_bytes. */
+    uint64_t kept = 0;
+    for (size_t i = n; i < w->nfiles; i++) kept += w->files[i].bytes;
+    while (n > 0 && kept < keep_bytes) kept += w->files[--n].bytes;
     uint64_t *gone = n ? xmalloc(n * sizeof(uint64_t)) : NULL;
     for (size_t i = 0; i < n; i++) gone[i] = w->files[i].seq;
     memmove(w->files, w->files + n, (w->nfiles - n) * sizeof(*w->files));

@@ -14,7 +14,7 @@
  *   // a checkpoint at LSN K: after the turn's commit,
  *   uint64_t seq = wal_rotate(w, K + 1, ...);
  *   // ... and once the checkpoint is durable (any thread):
- *   wal_drop_before(w, seq, ...);
+ *   wal_drop_before(w, seq, keep_bytes, ...);
  *
  * A record is an LSN and opaque bytes (record.h's LOG value). The records
  * of one wal_commit form one frame, written with one write(2): after a
@@ -140,8 +140,11 @@ int wal_sync(wal *w, int do_fsync, char *err, size_t errlen);
 uint64_t wal_rotate(wal *w, uint64_t next_lsn, char *err, size_t errlen);
 
 /* Deletes the files with a sequence number below seq (their records are
- * all in a durable checkpoint). Any thread. Returns the number deleted, or
- * -1 when one could not be deleted (the others are). */
-int wal_drop_before(wal *w, uint64_t seq, char *err, size_t errlen);
+ * all in a durable checkpoint), except the newest of them while the files
+ * that stay hold fewer than keep_bytes (a replication backlog's worth of
+ * recent records; replay skips what the checkpoint has). Any thread.
+ * Returns the number deleted, or -1 when one could not be deleted (the
+ * others are). */
+int wal_drop_before(wal *w, uint64_t seq, uint64_t keep_bytes, char *err, size_t errlen);
 
 #endif

@@ -648,16 +648,40 @@ static void test_rotation_drop(void **state)
     assert_int_equal(first, t.r[0].lsn);
     assert_int_equal(last, t.r[t.nr - 1].lsn);
 
+    /* A backlog to keep: with room for everything nothing goes; with room
+     * for one byte more than the files from rot1 on, exactly the newest
+     * file before rot1 stays. */
+    size_t nall = wal_files(w);
+    assert_int_equal(wal_drop_before(w, rot1, UINT64_MAX, err, sizeof(err)), 0);
+    assert_int_equal(wal_files(w), nall);
+    {
+        uint64_t seqs[256], from_rot1 = 0;
+        size_t ns = list_seqs(&t, seqs, 256);
+        for (size_t i = 0; i < ns; i++) {
+            if (seqs[i] < rot1) continue;
+            char path[512];
+            struct stat sb;
+            snprintf(path, sizeof(path), "%s/%020llu.vlog", t.dir, (unsigned long long)seqs[i]);
+            assert_int_equal(stat(path, &sb), 0);
+            from_rot1 += (uint64_t)sb.st_size;
+        }
+        int d = wal_drop_before(w, rot1, from_rot1 + 1, err, sizeof(err));
+        if (d < 0) fail_msg("wal_drop_before: %s", err);
+        assert_int_equal(d, rot1 - 2);
+        ns = list_seqs(&t, seqs, 256);
+        assert_int_equal(seqs[0], rot1 - 1);
+    }
+
     /* Drop the files before the first wal_rotate's: exactly those go. */
-    int dropped = wal_drop_before(w, rot1, err, sizeof(err));
+    int dropped = wal_drop_before(w, rot1, 0, err, sizeof(err));
     if (dropped < 0) fail_msg("wal_drop_before: %s", err);
-    assert_int_equal(dropped, rot1 - 1);
+    assert_int_equal(dropped, 1); /* the one the backlog kept above */
     uint64_t left[256];
     size_t nleft = list_seqs(&t, left, 256);
     assert_int_equal(nleft, nseq - (rot1 - 1));
     for (size_t i = 0; i < nleft; i++) assert_int_equal(left[i], rot1 + i);
     assert_int_equal(wal_files(w), nleft);
-    assert_int_equal(wal_drop_before(w, rot1, err, sizeof(err)), 0); /* nothing more */
+    assert_int_equal(wal_drop_before(w, rot1, 0, err, sizeof(err)), 0); /* nothing more */
     wal_close(w);
 
     size_t k1 = idx_of_lsn(&t, rot1_lsn);
@@ -1162,7 +1186,7 @@ static void test_read_only(void **state)
     assert_int_equal(wal_start(w, t.next_lsn, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "read-only"));
     err[0] = 0;
-    assert_int_equal(wal_drop_before(w, 5, err, sizeof(err)), -1);
+    assert_int_equal(wal_drop_before(w, 5, 0, err, sizeof(err)), -1);
     assert_true(strlen(err) > 0);
     err[0] = 0;
     assert_int_equal(wal_truncate_at(w, &(wal_pos){.seq = 1, .offset = T_FILE_HDR}, err,
@@ -1400,7 +1424,7 @@ static void *syncer_main(void *arg)
          * on the file list once; ThreadSanitizer watches it). */
         unsigned long long d = atomic_load(&s->drop_seq);
         if (d > dropped) {
-            if (wal_drop_before(s->w, d, s->err, sizeof(s->err)) < 0) {
+            if (wal_drop_before(s->w, d, 0, s->err, sizeof(s->err)) < 0) {
                 s->failed = 2;
                 break;
             }

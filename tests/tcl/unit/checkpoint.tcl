@@ -109,8 +109,11 @@ start_server {tags {persistence vectis-only}} {
     }
 }
 
+# repl-backlog-size 1: a checkpoint drops every log file it covers (the
+# default keeps 1 MB of them; see the repl-backlog-size test).
 start_server {tags {persistence vectis-only}
-              overrides {appendonly yes appendfsync always segment-max-rows 1024 save {""}}} {
+              overrides {appendonly yes appendfsync always segment-max-rows 1024 save {""}
+                         repl-backlog-size 1}} {
     test {SAVE writes a checkpoint: replies +OK (RESP2 and RESP3), LASTSAVE and INFO move} {
         ck_fill s 0 2500
         set before_last [r lastsave]
@@ -230,6 +233,44 @@ start_server {tags {persistence vectis-only}
         assert {[regexp {^(OK|ERR Background save already in progress)$} $e]}
         assert_equal PONG [r ping]
         $rd close
+    }
+
+    test {repl-backlog-size: a checkpoint keeps that much recent log; a restart replays none of it} {
+        r config set repl-backlog-size 1
+        ck_save
+        assert_equal 1 [info_field log_files persistence]
+        ck_fill keep 0 300
+        set bytes [info_field log_bytes persistence]
+        r config set repl-backlog-size 100mb
+        assert_equal 104857600 [info_field repl_backlog_size replication]
+        ck_save
+        # The file with the 300 VADDs stays beside the new one.
+        assert_equal 2 [info_field log_files persistence]
+        assert_morethan_equal [info_field log_bytes persistence] $bytes
+        set before [ck_snapshot]
+        restart_server
+        assert_equal $before [ck_snapshot]
+        assert_match {*DB loaded from mutation log: 0 records*} [vt_server_log [vt_srv_id 0]]
+        # Back to one byte: the next checkpoint drops what was kept.
+        r config set repl-backlog-size 1
+        ck_save
+        assert_equal 1 [info_field log_files persistence]
+        assert_error {*repl-backlog-size*} {r config set repl-backlog-size 0}
+        assert_error {*repl-backlog-size*} {r config set repl-backlog-size lots}
+    }
+
+    test {CONFIG SET dir: refused while the database is open, the same dir accepted} {
+        set d [lindex [r config get dir] 1]
+        assert_equal OK [r config set dir $d]
+        set other [file join [file dirname $d] moved-dir-[pid]]
+        file mkdir $other
+        assert_error {*can't change dir while appendonly is yes: the database is open in*} \
+            {r config set dir $other}
+        assert_equal $d [lindex [r config get dir] 1]
+        file delete $other
+        assert_equal 300 [r vcard keep]
+        r vadd keep VALUES 8 1 1 1 1 1 1 1 1 after-refusal
+        assert_equal 301 [r vcard keep]
     }
 }
 

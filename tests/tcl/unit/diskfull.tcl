@@ -6,8 +6,9 @@
 # write itself fails with ENOSPC: the clients whose writes were in that
 # frame are dropped unanswered, later writes get -MISCONF, reads go on,
 # and after a kill -9 restart with room again every acknowledged write is
-# there and the log reads back whole. Needs root (mount); skipped with the
-# reason otherwise.
+# there and the log reads back whole. Last, an unwritable (read-only) dir:
+# the server refuses to start and says why, and nothing is lost. Needs root
+# (mount); skipped with the reason otherwise.
 
 source [file join $::vt_dir support persist_util.tcl]
 
@@ -124,6 +125,38 @@ if {$df_why ne ""} {
             }
             assert_equal {} $missing
             assert_equal ok [info_field aof_last_write_status persistence]
+            assert_equal 1 [r vadd s VALUES 4 1 1 1 1 after]
+        }
+    }
+    # An unwritable dir: the server does not start (the reason and the
+    # path in its output), and the data written before is all there once
+    # the dir is writable again.
+    exec umount $df_dir
+    df_mount $df_dir 16m
+    set df_over [list appendonly yes appendfsync always save {""} dir $df_dir]
+    start_server [list tags {persistence vectis-only} overrides $df_over] {
+        test {Unwritable dir: written before (200 acknowledged VADDs, clean shutdown after)} {
+            for {set n 0} {$n < 200} {incr n} {
+                assert_equal 1 [r vadd s VALUES 4 [expr {$n % 5}] 1 2 3 e$n]
+            }
+        }
+    }
+    exec mount -o remount,ro $df_dir
+    test {Unwritable dir: start-up refuses, naming the database and the reason} {
+        set d [vt_start_server_expect_fail [list overrides $df_over]]
+        assert_equal 1 [dict get $d exitcode]
+        assert_match "*Can't open the database $df_dir/vectis.db*Read-only file system*" \
+            [dict get $d output]
+    }
+    exec mount -o remount,rw $df_dir
+    start_server [list tags {persistence vectis-only} overrides $df_over] {
+        test {Unwritable dir: writable again, every acknowledged write is there} {
+            assert_equal 200 [r vcard s]
+            set missing {}
+            for {set n 0} {$n < 200} {incr n} {
+                if {![r vismember s e$n]} { lappend missing e$n }
+            }
+            assert_equal {} $missing
             assert_equal 1 [r vadd s VALUES 4 1 1 1 1 after]
         }
     }
