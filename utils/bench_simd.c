@@ -1,12 +1,15 @@
 /*
- * bench_simd.c -- micro-benchmark of the f32 distance kernels, every level.
+ * bench_simd.c -- micro-benchmark of the f32 and binary distance kernels,
+ * every level.
  *
- * For each level this CPU runs, each of l2sq / dot / cos, dims 128 and 784
- * (and any given on the command line), it times the single kernel and the
- * _x4 kernel over a small pool of vectors that stays in L1/L2, and prints
- * nanoseconds per call, nanoseconds per distance and GB/s of vector data
- * read (single: 2 * dim * 4 bytes per call; x4: 5 * dim * 4 bytes per call,
- * since the query is read once for four distances).
+ * For each level this CPU runs, each of l2sq / dot / cos (f32) and hamming /
+ * jaccard (binary), dims 128 and 784 (and any given on the command line), it
+ * times the single kernel and the _x4 kernel over a small pool of vectors
+ * that stays in L1/L2, and prints nanoseconds per call, nanoseconds per
+ * distance and GB/s of vector data read (single: 2 * dim * esize bytes per
+ * call; x4: 5 * dim * esize bytes per call, since the query is read once for
+ * four distances). As in simd.h, a binary kernel's dim is in bytes (esize
+ * 1): the binary rows are the first dim bytes of the same random vectors.
  *
  * Each figure is the best of BENCH_REPEATS runs of about BENCH_RUN_NS, so a
  * neighbour briefly stealing the core shows up as a slower run that is then
@@ -31,6 +34,9 @@
 
 static volatile float bench_sink;
 
+/* What a timed function pointer is: its signature and how to time it. */
+enum { BENCH_F32, BENCH_HAMMING, BENCH_JACCARD };
+
 static double bench_now_ns(void)
 {
     struct timespec ts;
@@ -38,41 +44,66 @@ static double bench_now_ns(void)
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-/* Times `iters` rounds of single calls over the pool; returns ns per call. */
-static double bench_single(simd_f32_fn fn, float *const *v, size_t dim, long iters)
-{
-    float acc = 0.0f;
-    double t0 = bench_now_ns();
-    for (long it = 0; it < iters; it++)
-        for (int j = 1; j < BENCH_POOL; j++)
-            acc += fn(v[0], v[j], dim);
-    double t1 = bench_now_ns();
-    bench_sink = acc;
-    return (t1 - t0) / ((double)iters * (BENCH_POOL - 1));
-}
+/* Defines bench_single_<tag> (ns per single call, `iters` rounds over the
+ * pool) and bench_x4_<tag> (ns per _x4 call) for one kernel signature. The
+ * result of every call feeds `acc` so that no call can be optimised away. */
+#define BENCH_TIMERS(tag, elem_t, one_t, four_t, out_t)                                        \
+    static double bench_single_##tag(one_t fn, const elem_t *const *v, size_t dim, long iters) \
+    {                                                                                          \
+        float acc = 0.0f;                                                                      \
+        double t0 = bench_now_ns();                                                            \
+        for (long it = 0; it < iters; it++)                                                    \
+            for (int j = 1; j < BENCH_POOL; j++)                                               \
+                acc += (float)fn(v[0], v[j], dim);                                             \
+        double t1 = bench_now_ns();                                                            \
+        bench_sink = acc;                                                                      \
+        return (t1 - t0) / ((double)iters * (BENCH_POOL - 1));                                 \
+    }                                                                                          \
+    static double bench_x4_##tag(four_t fn, const elem_t *const *v, size_t dim, long iters)    \
+    {                                                                                          \
+        float acc = 0.0f;                                                                      \
+        out_t out[4];                                                                          \
+        double t0 = bench_now_ns();                                                            \
+        for (long it = 0; it < iters; it++)                                                    \
+            for (int j = 1; j + 4 <= BENCH_POOL; j += 4) {                                     \
+                fn(v[0], v[j], v[j + 1], v[j + 2], v[j + 3], dim, out);                        \
+                acc += (float)out[0] + (float)out[1] + (float)out[2] + (float)out[3];          \
+            }                                                                                  \
+        double t1 = bench_now_ns();                                                            \
+        bench_sink = acc;                                                                      \
+        return (t1 - t0) / ((double)iters * ((BENCH_POOL - 1) / 4));                           \
+    }
 
-static double bench_x4(simd_f32_x4_fn fn, float *const *v, size_t dim, long iters)
+BENCH_TIMERS(f32, float, simd_f32_fn, simd_f32_x4_fn, float)
+BENCH_TIMERS(ham, uint8_t, simd_bin_fn, simd_bin_x4_fn, uint32_t)
+BENCH_TIMERS(jac, uint8_t, simd_jac_fn, simd_jac_x4_fn, float)
+
+/* One timed run of kernel `fnp` of signature `kind`; ns per call. */
+static double bench_run(int kind, int x4, void (*fnp)(void), float *const *v, size_t dim,
+                        long iters)
 {
-    float acc = 0.0f, out[4];
-    double t0 = bench_now_ns();
-    for (long it = 0; it < iters; it++)
-        for (int j = 1; j + 4 <= BENCH_POOL; j += 4) {
-            fn(v[0], v[j], v[j + 1], v[j + 2], v[j + 3], dim, out);
-            acc += out[0] + out[1] + out[2] + out[3];
-        }
-    double t1 = bench_now_ns();
-    bench_sink = acc;
-    return (t1 - t0) / ((double)iters * ((BENCH_POOL - 1) / 4));
+    const uint8_t *const *b = (const uint8_t *const *)v; /* binary rows: the same bytes */
+    const float *const *f = (const float *const *)v;
+    switch (kind) {
+    case BENCH_HAMMING:
+        return x4 ? bench_x4_ham((simd_bin_x4_fn)fnp, b, dim, iters)
+                  : bench_single_ham((simd_bin_fn)fnp, b, dim, iters);
+    case BENCH_JACCARD:
+        return x4 ? bench_x4_jac((simd_jac_x4_fn)fnp, b, dim, iters)
+                  : bench_single_jac((simd_jac_fn)fnp, b, dim, iters);
+    default:
+        return x4 ? bench_x4_f32((simd_f32_x4_fn)fnp, f, dim, iters)
+                  : bench_single_f32((simd_f32_fn)fnp, f, dim, iters);
+    }
 }
 
 /* Best ns per call over BENCH_REPEATS runs of ~BENCH_RUN_NS each. */
-static double bench_best(int x4, void (*fnp)(void), float *const *v, size_t dim)
+static double bench_best(int kind, int x4, void (*fnp)(void), float *const *v, size_t dim)
 {
     long iters = 1;
     double ns;
     for (;;) { /* calibrate */
-        ns = x4 ? bench_x4((simd_f32_x4_fn)fnp, v, dim, iters)
-                : bench_single((simd_f32_fn)fnp, v, dim, iters);
+        ns = bench_run(kind, x4, fnp, v, dim, iters);
         if (ns * (double)iters * BENCH_POOL > BENCH_RUN_NS / 10.0)
             break;
         iters *= 4;
@@ -80,8 +111,7 @@ static double bench_best(int x4, void (*fnp)(void), float *const *v, size_t dim)
     iters = (long)(iters * (BENCH_RUN_NS / (ns * (double)iters * BENCH_POOL))) + 1;
     double best = ns;
     for (int r = 0; r < BENCH_REPEATS; r++) {
-        ns = x4 ? bench_x4((simd_f32_x4_fn)fnp, v, dim, iters)
-                : bench_single((simd_f32_fn)fnp, v, dim, iters);
+        ns = bench_run(kind, x4, fnp, v, dim, iters);
         if (ns < best)
             best = ns;
     }
@@ -121,18 +151,27 @@ int main(int argc, char **argv)
             const simd_kernels *k = simd_table((simd_level)l);
             if (k == NULL)
                 continue;
+            /* Function pointers of different types travel as void (*)(void)
+             * and are converted back to their own type before the call. */
             struct {
                 const char *name;
-                simd_f32_fn one;
-                simd_f32_x4_fn four;
-            } fns[] = {{"l2sq", k->l2sq_f32, k->l2sq_f32_x4},
-                       {"dot", k->dot_f32, k->dot_f32_x4},
-                       {"cos", k->cos_f32, k->cos_f32_x4}};
-            for (int f = 0; f < 3; f++) {
-                double ns1 = bench_best(0, (void (*)(void))fns[f].one, v, dim);
-                double ns4 = bench_best(1, (void (*)(void))fns[f].four, v, dim);
-                double b1 = 2.0 * (double)dim * sizeof(float);
-                double b4 = 5.0 * (double)dim * sizeof(float);
+                int kind;
+                void (*one)(void), (*four)(void);
+            } fns[] = {
+                {"l2sq", BENCH_F32, (void (*)(void))k->l2sq_f32, (void (*)(void))k->l2sq_f32_x4},
+                {"dot", BENCH_F32, (void (*)(void))k->dot_f32, (void (*)(void))k->dot_f32_x4},
+                {"cos", BENCH_F32, (void (*)(void))k->cos_f32, (void (*)(void))k->cos_f32_x4},
+                {"ham", BENCH_HAMMING, (void (*)(void))k->hamming,
+                 (void (*)(void))k->hamming_x4},
+                {"jacc", BENCH_JACCARD, (void (*)(void))k->jaccard,
+                 (void (*)(void))k->jaccard_x4},
+            };
+            for (size_t f = 0; f < sizeof fns / sizeof fns[0]; f++) {
+                double ns1 = bench_best(fns[f].kind, 0, fns[f].one, v, dim);
+                double ns4 = bench_best(fns[f].kind, 1, fns[f].four, v, dim);
+                size_t esize = fns[f].kind == BENCH_F32 ? sizeof(float) : 1;
+                double b1 = 2.0 * (double)dim * (double)esize;
+                double b4 = 5.0 * (double)dim * (double)esize;
                 printf("%-7s %-5s %5zu %-7s %10.2f %10.2f %8.1f\n", simd_level_name(k->level),
                        fns[f].name, dim, "single", ns1, ns1, b1 / ns1);
                 printf("%-7s %-5s %5zu %-7s %10.2f %10.2f %8.1f\n", simd_level_name(k->level),

@@ -251,10 +251,7 @@ static float dist1_bin_jaccard(const index_dist *d, const void *a, const void *b
 static void dist4_bin_jaccard(const index_dist *d, const void *q, const void *b0, const void *b1,
                               const void *b2, const void *b3, float out[4])
 {
-    out[0] = simd->jaccard(q, b0, d->n);
-    out[1] = simd->jaccard(q, b1, d->n);
-    out[2] = simd->jaccard(q, b2, d->n);
-    out[3] = simd->jaccard(q, b3, d->n);
+    simd->jaccard_x4(q, b0, b1, b2, b3, d->n, out);
 }
 
 int index_dist_init(index_dist *d, index_elem elem, index_metric metric, uint32_t dim, char *err,

@@ -122,10 +122,12 @@ static void simd_detect_x86(void)
         simd_table_avx512.hamming = simd_hamming_avx512vpopcnt;
         simd_table_avx512.hamming_x4 = simd_hamming_x4_avx512vpopcnt;
         simd_table_avx512.jaccard = simd_jaccard_avx512vpopcnt;
+        simd_table_avx512.jaccard_x4 = simd_jaccard_x4_avx512vpopcnt;
     } else {
         simd_table_avx512.hamming = simd_kernels_avx2.hamming;
         simd_table_avx512.hamming_x4 = simd_kernels_avx2.hamming_x4;
         simd_table_avx512.jaccard = simd_kernels_avx2.jaccard;
+        simd_table_avx512.jaccard_x4 = simd_kernels_avx2.jaccard_x4;
     }
     if (ecx7 & SIMD_CPUID7_ECX_AVX512VNNI) {
         simd_table_avx512.dot_i8 = simd_dot_i8_avx512vnni;

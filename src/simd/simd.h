@@ -18,7 +18,8 @@
  *     Jaccard distance 1 - |a & b| / |a | b| (0 when both are all-zero).
  *   - _x4 variants compute one query `q` against four vectors b0..b3 and
  *     write out[0..3]; they give the same result as four single calls up to
- *     floating-point reassociation.
+ *     floating-point reassociation (exactly the same for the integer-sum
+ *     kernels: int8, hamming, jaccard).
  *   - int8 l2sq/dot return exact int32 sums: dot for dim < 2^17 (128^2 * 2^17
  *     = 2^31 would overflow), l2sq for dim <= 2^15 (255^2 * 2^15 < 2^31).
  *   - f16 is IEEE binary16, bf16 is bfloat16, both stored as uint16_t.
@@ -54,6 +55,9 @@ typedef void (*simd_bin_x4_fn)(const uint8_t *q, const uint8_t *b0, const uint8_
                                const uint8_t *b2, const uint8_t *b3, size_t nbytes,
                                uint32_t out[4]);
 typedef float (*simd_jac_fn)(const uint8_t *a, const uint8_t *b, size_t nbytes);
+typedef void (*simd_jac_x4_fn)(const uint8_t *q, const uint8_t *b0, const uint8_t *b1,
+                               const uint8_t *b2, const uint8_t *b3, size_t nbytes,
+                               float out[4]);
 typedef float (*simd_i8_cos_fn)(const int8_t *a, const int8_t *b, size_t dim);
 typedef void (*simd_i8_cos_x4_fn)(const int8_t *q, const int8_t *b0, const int8_t *b1,
                                   const int8_t *b2, const int8_t *b3, size_t dim, float out[4]);
@@ -82,6 +86,12 @@ typedef struct simd_kernels {
      * instead of three dot_i8 calls. Same limits as dot_i8. */
     simd_i8_cos_fn cos_i8;
     simd_i8_cos_x4_fn cos_i8_x4;
+
+    /* Added later still: Jaccard of one query against four rows, sharing
+     * the query loads. Bit-identical to four jaccard calls (the counts are
+     * exact integers and the finishing step is shared), including 0 for an
+     * all-zero pair. */
+    simd_jac_x4_fn jaccard_x4;
 } simd_kernels;
 
 /* The active table. Never NULL: before simd_init() it points at the scalar

@@ -31,6 +31,7 @@
  * Binary: Hamming and Jaccard count bits 32 bytes at a time with the
  * nibble-lookup popcount (vpshufb on each nibble, vpsadbw to sum bytes into
  * 64-bit lanes), then whole 64-bit words and the last bytes with POPCNT.
+ * The _x4 kernels load each query block once for the four rows.
  * The functions that use POPCNT carry target("popcnt"): the file is compiled
  * without -mpopcnt, where __builtin_popcountll becomes a libgcc call; every
  * AVX2 CPU has POPCNT and simd.c checks its cpuid bit anyway.
@@ -676,6 +677,78 @@ SIMD_POPCNT static float simd_jaccard_avx2(const uint8_t *a, const uint8_t *b, s
     return simd_jaccard_finish(inter, uni);
 }
 
+/* Four exact unsigned 32-bit counts as doubles: AVX2 converts only signed
+ * int32, so flip the top bit (x - 2^31 as a signed value) and add 2^31 back,
+ * both steps exact. */
+SIMD_INLINE __m256d simd_cvtepu32_pd(__m128i x)
+{
+    __m256d v = _mm256_cvtepi32_pd(_mm_xor_si128(x, _mm_set1_epi32(INT32_MIN)));
+    return _mm256_add_pd(v, _mm256_set1_pd(2147483648.0));
+}
+
+/* Four Jaccard distances from four intersection and four union counts, in
+ * one vector pass: the same IEEE operations as simd_jaccard_finish (exact
+ * conversions, one correctly rounded division and subtraction in double, a
+ * round-to-nearest narrowing), so the results are bit-identical to it; the
+ * lanes whose union is empty (0 / 0) are replaced by 0, as there. */
+SIMD_INLINE void simd_jaccard_finish_x4(__m128i inter, __m128i uni, float out[4])
+{
+    __m256d q = _mm256_div_pd(simd_cvtepu32_pd(inter), simd_cvtepu32_pd(uni));
+    __m128 d = _mm256_cvtpd_ps(_mm256_sub_pd(_mm256_set1_pd(1.0), q));
+    __m128i empty = _mm_cmpeq_epi32(uni, _mm_setzero_si128());
+    _mm_storeu_ps(out, _mm_andnot_ps(_mm_castsi128_ps(empty), d));
+}
+
+/* The sums of four vectors of 64-bit counts, as four 32-bit lanes. Every
+ * 64-bit lane is below 2^32 (a row would need 512 MiB to pass it), so its
+ * upper half is zero and summing 32-bit halves gives the same totals. */
+SIMD_INLINE __m128i simd_hsum256_epi64_x4(__m256i a, __m256i b, __m256i c, __m256i d)
+{
+    __m256i t = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+    return _mm_add_epi32(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+}
+
+/* Jaccard of q against four rows: each 32-byte query block is loaded once
+ * and ANDed and ORed with the four row blocks, eight popcount chains in all
+ * (eight accumulators plus the query, the lookup table and the nibble mask
+ * fill the sixteen YMM registers without spilling). The last 1..31 bytes go
+ * through POPCNT a word at a time, as in the single kernel. */
+SIMD_POPCNT static void simd_jaccard_x4_avx2(const uint8_t *q, const uint8_t *b0,
+                                             const uint8_t *b1, const uint8_t *b2,
+                                             const uint8_t *b3, size_t nbytes, float out[4])
+{
+    __m256i i0 = _mm256_setzero_si256(), i1 = i0, i2 = i0, i3 = i0;
+    __m256i u0 = i0, u1 = i0, u2 = i0, u3 = i0;
+    size_t i = 0;
+    for (; i + 32 <= nbytes; i += 32) {
+        __m256i x = simd_load32(q + i), y;
+#define SIMD_JAC_X4_STEP(row, si, su)                                                          \
+    y = simd_load32((row) + i);                                                                \
+    si = _mm256_add_epi64(si, simd_popcount256(_mm256_and_si256(x, y)));                       \
+    su = _mm256_add_epi64(su, simd_popcount256(_mm256_or_si256(x, y)))
+        SIMD_JAC_X4_STEP(b0, i0, u0);
+        SIMD_JAC_X4_STEP(b1, i1, u1);
+        SIMD_JAC_X4_STEP(b2, i2, u2);
+        SIMD_JAC_X4_STEP(b3, i3, u3);
+#undef SIMD_JAC_X4_STEP
+    }
+    uint32_t inter[4], uni[4];
+    _mm_storeu_si128((__m128i *)inter, simd_hsum256_epi64_x4(i0, i1, i2, i3));
+    _mm_storeu_si128((__m128i *)uni, simd_hsum256_epi64_x4(u0, u1, u2, u3));
+    const uint8_t *row[4] = {b0, b1, b2, b3};
+    for (; i < nbytes; i += 8) {
+        size_t r = nbytes - i < 8 ? nbytes - i : 8;
+        uint64_t x = r == 8 ? simd_load_u64(q + i) : simd_load_tail_u64(q + i, r);
+        for (int j = 0; j < 4; j++) {
+            uint64_t y = r == 8 ? simd_load_u64(row[j] + i) : simd_load_tail_u64(row[j] + i, r);
+            inter[j] += (uint32_t)__builtin_popcountll(x & y);
+            uni[j] += (uint32_t)__builtin_popcountll(x | y);
+        }
+    }
+    simd_jaccard_finish_x4(_mm_loadu_si128((const __m128i *)inter),
+                           _mm_loadu_si128((const __m128i *)uni), out);
+}
+
 /* ---------------------------------------------------------------- table */
 
 const simd_kernels simd_kernels_avx2 = {
@@ -707,4 +780,5 @@ const simd_kernels simd_kernels_avx2 = {
     .jaccard = simd_jaccard_avx2,
     .cos_i8 = simd_cos_i8_avx2,
     .cos_i8_x4 = simd_cos_i8_x4_avx2,
+    .jaccard_x4 = simd_jaccard_x4_avx2,
 };

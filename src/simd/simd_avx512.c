@@ -742,11 +742,53 @@ SIMD_VPOPCNT float simd_jaccard_avx512vpopcnt(const uint8_t *a, const uint8_t *b
     return simd_jaccard_finish(simd_hsum512_epi64(si), simd_hsum512_epi64(su));
 }
 
+/* Four Jaccard distances from four intersection and four union counts, in
+ * one vector pass: the same IEEE operations as simd_jaccard_finish (exact
+ * conversions, one correctly rounded division and subtraction in double, a
+ * round-to-nearest narrowing), so the results are bit-identical to it; the
+ * lanes whose union is empty (0 / 0) are replaced by 0, as there. */
+SIMD_INLINE void simd_jaccard_finish_x4(__m128i inter, __m128i uni, float out[4])
+{
+    __m256d q = _mm256_div_pd(_mm256_cvtepu32_pd(inter), _mm256_cvtepu32_pd(uni));
+    __m128 d = _mm256_cvtpd_ps(_mm256_sub_pd(_mm256_set1_pd(1.0), q));
+    __mmask8 nonempty = _mm_test_epi32_mask(uni, uni);
+    _mm_storeu_ps(out, _mm_maskz_mov_ps(nonempty, d));
+}
+
+/* Jaccard of q against four rows: one masked query load per 64-byte step,
+ * ANDed and ORed with the four rows into eight vpopcntq chains. The 64-bit
+ * lane counts stay below 2^32 (a row would need 512 MiB to pass it), so the
+ * upper halves are zero and the 32-bit reduction of simd_hsum512_epi32_x4
+ * sums them correctly, four rows at once. */
+SIMD_VPOPCNT void simd_jaccard_x4_avx512vpopcnt(const uint8_t *q, const uint8_t *b0,
+                                                const uint8_t *b1, const uint8_t *b2,
+                                                const uint8_t *b3, size_t nbytes, float out[4])
+{
+    __m512i i0 = _mm512_setzero_si512(), i1 = i0, i2 = i0, i3 = i0;
+    __m512i u0 = i0, u1 = i0, u2 = i0, u3 = i0;
+    for (size_t i = 0; i < nbytes; i += 64) {
+        __mmask64 m = simd_mask64(nbytes - i);
+        __m512i x = simd_load64_u8(q + i, m), y;
+#define SIMD_JAC_X4_STEP(row, si, su)                                                          \
+    y = simd_load64_u8((row) + i, m);                                                          \
+    si = _mm512_add_epi64(si, _mm512_popcnt_epi64(_mm512_and_si512(x, y)));                    \
+    su = _mm512_add_epi64(su, _mm512_popcnt_epi64(_mm512_or_si512(x, y)))
+        SIMD_JAC_X4_STEP(b0, i0, u0);
+        SIMD_JAC_X4_STEP(b1, i1, u1);
+        SIMD_JAC_X4_STEP(b2, i2, u2);
+        SIMD_JAC_X4_STEP(b3, i3, u3);
+#undef SIMD_JAC_X4_STEP
+    }
+    simd_jaccard_finish_x4(simd_hsum512_epi32_x4(i0, i1, i2, i3),
+                           simd_hsum512_epi32_x4(u0, u1, u2, u3), out);
+}
+
 /* ---------------------------------------------------------------- table */
 
-/* Hamming and Jaccard are filled in by simd.c: the VPOPCNTDQ kernels above
- * or the AVX2 ones, by cpuid. The int8 entries are the AVX-512BW kernels;
- * simd.c replaces them with the VNNI ones when the CPU has VNNI. */
+/* Hamming and Jaccard (single and _x4) are filled in by simd.c: the
+ * VPOPCNTDQ kernels above or the AVX2 ones, by cpuid. The int8 entries are
+ * the AVX-512BW kernels; simd.c replaces them with the VNNI ones when the
+ * CPU has VNNI. */
 const simd_kernels simd_kernels_avx512 = {
     .level = SIMD_AVX512,
     .l2sq_f32 = simd_l2sq_f32_avx512,
@@ -776,4 +818,5 @@ const simd_kernels simd_kernels_avx512 = {
     .jaccard = NULL,
     .cos_i8 = simd_cos_i8_avx512,
     .cos_i8_x4 = simd_cos_i8_x4_avx512,
+    .jaccard_x4 = NULL,
 };

@@ -33,6 +33,9 @@ void simd_hamming_x4_avx512vpopcnt(const uint8_t *q, const uint8_t *b0, const ui
                                    const uint8_t *b2, const uint8_t *b3, size_t nbytes,
                                    uint32_t out[4]);
 float simd_jaccard_avx512vpopcnt(const uint8_t *a, const uint8_t *b, size_t nbytes);
+void simd_jaccard_x4_avx512vpopcnt(const uint8_t *q, const uint8_t *b0, const uint8_t *b1,
+                                   const uint8_t *b2, const uint8_t *b3, size_t nbytes,
+                                   float out[4]);
 int32_t simd_dot_i8_avx512vnni(const int8_t *a, const int8_t *b, size_t dim);
 int32_t simd_l2sq_i8_avx512vnni(const int8_t *a, const int8_t *b, size_t dim);
 void simd_dot_i8_x4_avx512vnni(const int8_t *q, const int8_t *b0, const int8_t *b1,

@@ -1,8 +1,8 @@
 /*
  * test_index_hnsw.c -- HNSW recall against FLAT (L2, IP, cosine; SQ8 with
- * re-rank; BIN against a Hamming FLAT), filtered search at several
- * selectivities, range search, reproducible builds, validate(), parameter
- * errors, other element types.
+ * re-rank, the same three; BIN against a Hamming FLAT), filtered search at
+ * several selectivities (exact-scan and graph-walk paths), range search,
+ * reproducible builds, validate(), parameter errors, other element types.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -140,18 +140,21 @@ static void test_hnsw_recall_float(void **state)
 static void test_hnsw_sq8(void **state)
 {
     (void)state;
-    const index_metric ms[] = {INDEX_METRIC_L2, INDEX_METRIC_COSINE};
-    for (int mi = 0; mi < 2; mi++) {
+    /* Inner product runs on the normalised rows, as in the float test (on
+     * raw rows the largest norms would dominate every answer). */
+    const index_metric ms[] = {INDEX_METRIC_L2, INDEX_METRIC_IP, INDEX_METRIC_COSINE};
+    for (int mi = 0; mi < 3; mi++) {
+        const float *data = ms[mi] == INDEX_METRIC_IP ? g_normed : g_data;
         index_param ps[] = {{"M", "16"}, {"EFC", "100"}};
-        vindex *h = make("HNSW_SQ8", ms[mi], g_data, INDEX_ELEM_F32, DIM, ps, 2);
+        vindex *h = make("HNSW_SQ8", ms[mi], data, INDEX_ELEM_F32, DIM, ps, 2);
         vindex *fl = g_hnsw_l2;
-        vindex *f = make("FLAT", ms[mi], g_data, INDEX_ELEM_F32, DIM, NULL, 0);
+        vindex *f = make("FLAT", ms[mi], data, INDEX_ELEM_F32, DIM, NULL, 0);
         char err[256];
         assert_int_equal(index_build(h, N_BASE, 2, err, sizeof(err)), 0);
         assert_int_equal(index_build(f, N_BASE, 1, err, sizeof(err)), 0);
         if (index_validate(h, err, sizeof(err))) fail_msg("validate: %s", err);
         double qps;
-        double rec = recall_of(h, f, (const uint8_t *)(g_data + (size_t)N_BASE * DIM), DIM * 4, 64,
+        double rec = recall_of(h, f, (const uint8_t *)(data + (size_t)N_BASE * DIM), DIM * 4, 64,
                                NULL, &qps);
         printf("  HNSW SQ8 %-6s recall@10 ef=64 (re-ranked) %.4f  %.0f QPS  index %.1f "
                "bytes/vector, float HNSW index %.1f + %u column\n",
@@ -232,6 +235,9 @@ static void test_hnsw_filtered(void **state)
     vindex *h = g_hnsw_l2, *f = g_flat_l2;
     char err[256];
     uint64_t *allowed = calloc((N_BASE + 63) / 64, 8);
+    /* At this size hnsw_prefer_scan() answers all but 50% (and under the
+     * sanitizers 50% too) by an exact scan of the allowed rows; the graph
+     * walk under a filter is test_hnsw_filtered_graph's. */
     const double fracs[] = {0.5, 0.1, 0.01, 0.001};
     for (int fi = 0; fi < 4; fi++) {
         memset(allowed, 0, (N_BASE + 63) / 64 * 8);
@@ -255,6 +261,68 @@ static void test_hnsw_filtered(void **state)
     index_hit got[K];
     assert_int_equal(index_search(h, g_data, K, &p, got, err, sizeof(err)), 0);
     free(allowed);
+}
+
+/* Filtered searches that must walk the graph. hnsw_prefer_scan() answers
+ * exactly (a scan of the allowed rows) whenever allowed^2 / count <= ef * M0,
+ * which at the shared index's size makes every case above but 50% a scan,
+ * and under the sanitizers even 50%. This test builds its own index with
+ * the same row count in every build flavour and an ef low enough that 20%
+ * and 30% selectivity stay above that bound, asserts the bound from the
+ * actual allowed counts, then checks every hit is allowed (recall_of) and
+ * recall against the filtered FLAT:
+ *   20%: ~2400 allowed, 2400^2 / 12000 = 480 > 24 * 16 = 384
+ *   30%: ~3600 allowed, 3600^2 / 12000 = 1080 > 384 */
+#define FG_ROWS 12000u /* rows of the graph-path index, every flavour */
+#define FG_M    8u     /* M0 = 16 links on level 0 */
+#define FG_EF   24u    /* the search ef; above K, below the scan bound */
+
+static void test_hnsw_filtered_graph(void **state)
+{
+    (void)state;
+    tu_rng r = {g_seed + 11};
+    float *data = tu_clustered(&r, FG_ROWS + N_QUERY, DIM, 50, 1.0f);
+    char m[16];
+    snprintf(m, sizeof(m), "%u", FG_M);
+    index_param ps[] = {{"M", m}, {"EFC", "100"}};
+    vindex *h = make("HNSW", INDEX_METRIC_L2, data, INDEX_ELEM_F32, DIM, ps, 2);
+    vindex *f = make("FLAT", INDEX_METRIC_L2, data, INDEX_ELEM_F32, DIM, NULL, 0);
+    char err[256];
+    double t0 = tu_now();
+    assert_int_equal(index_build(h, FG_ROWS, 2, err, sizeof(err)), 0);
+    printf("  graph-path index: %u rows, M=%u, build %.2fs (2 threads)\n", FG_ROWS, FG_M,
+           tu_now() - t0);
+    assert_int_equal(index_build(f, FG_ROWS, 1, err, sizeof(err)), 0);
+    assert_int_equal(index_count(h), FG_ROWS);
+    uint64_t *allowed = calloc((FG_ROWS + 63) / 64, 8);
+    const double fracs[] = {0.2, 0.3};
+    for (int fi = 0; fi < 2; fi++) {
+        memset(allowed, 0, (FG_ROWS + 63) / 64 * 8);
+        uint32_t na = 0;
+        for (uint32_t i = 0; i < FG_ROWS; i++)
+            if (tu_uniform(&r) < fracs[fi]) {
+                allowed[i / 64] |= 1ull << (i % 64);
+                na++;
+            }
+        /* The search uses ef = max(ef, k); the scan bound must be exceeded. */
+        double ef = FG_EF > K ? FG_EF : K;
+        double load = (double)na * na / FG_ROWS;
+        if (!(load > ef * 2 * FG_M))
+            fail_msg("%u allowed of %u: %.0f <= ef %.0f * M0 %u, the search would scan", na,
+                     FG_ROWS, load, ef, 2 * FG_M);
+        index_search_params p = {.allowed = allowed, .allowed_nbits = FG_ROWS};
+        double qps;
+        double rec = recall_of(h, f, (const uint8_t *)(data + (size_t)FG_ROWS * DIM), DIM * 4,
+                               FG_EF, &p, &qps);
+        printf("  filtered %.0f%% (%u of %u allowed, graph walk: %.0f > %.0f): recall@10 ef=%u "
+               "%.4f  %.0f QPS\n",
+               fracs[fi] * 100, na, FG_ROWS, load, ef * 2 * FG_M, FG_EF, rec, qps);
+        assert_true(rec >= 0.95);
+    }
+    free(allowed);
+    index_free(h);
+    index_free(f);
+    free(data);
 }
 
 static void test_hnsw_range(void **state)
@@ -442,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_hnsw_sq8),
         cmocka_unit_test(test_hnsw_bin),
         cmocka_unit_test(test_hnsw_filtered),
+        cmocka_unit_test(test_hnsw_filtered_graph),
         cmocka_unit_test(test_hnsw_range),
         cmocka_unit_test(test_hnsw_other_types),
     };

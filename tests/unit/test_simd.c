@@ -35,7 +35,8 @@
  * starts 1..3 elements (bytes for int8/binary) past a page boundary.
  *
  * Also: _x4 variants against the level's single kernels, zero vectors
- * (cos = 1, jaccard = 0, dim 0), f16/bf16 conversions (every 16-bit
+ * (cos = 1, jaccard = 0 for two empty rows in the single and _x4 kernels,
+ * dim 0), f16/bf16 conversions (every 16-bit
  * pattern, random float patterns against an independent rounding oracle,
  * named ties, inf, NaN, subnormals), simd_force, VECTIS_SIMD, level names,
  * and CPU detection against /proc/cpuinfo.
@@ -150,6 +151,7 @@ static int test_setup(void **state)
         test_avx512_base.hamming = simd_kernels_avx2.hamming;
         test_avx512_base.hamming_x4 = simd_kernels_avx2.hamming_x4;
         test_avx512_base.jaccard = simd_kernels_avx2.jaccard;
+        test_avx512_base.jaccard_x4 = simd_kernels_avx2.jaccard_x4;
         test_level_names[test_nlevels] = "avx512-without-vnni-vpopcntdq";
         test_levels[test_nlevels++] = &test_avx512_base;
     }
@@ -456,8 +458,72 @@ static void test_kernels_binary(void **state)
             k->hamming_x4(v[0], v[1], v[2], v[3], v[4], n, o);
             for (int j = 0; j < 4; j++)
                 test_check("hamming_x4", k, n, 1, o[j], ham[j], 0);
+            /* jaccard_x4 must equal the single kernel bit for bit (exact
+             * counts, shared finish), and so the independent counts. */
+            float jo[4];
+            k->jaccard_x4(v[0], v[1], v[2], v[3], v[4], n, jo);
+            for (int j = 0; j < 4; j++) {
+                double jac = uni[j] == 0 ? 0.0 : (float)(1.0 - (double)inter[j] / uni[j]);
+                test_check("jaccard_x4", k, n, 1, jo[j], jac, 0);
+                test_check("jaccard_x4 vs single", k, n, 1, jo[j],
+                           k->jaccard(v[0], v[j + 1], n), 0);
+            }
         }
     }
+}
+
+/* Long binary vectors: kernels that keep narrow partial counts (NEON's
+ * 16-bit lanes, folded every 2048 16-byte steps) must fold them before they
+ * overflow. Dense rows (all ones) give the largest per-lane counts; the
+ * length spans several such blocks plus a ragged tail. */
+#define TEST_LONG_BIN (3u * 16u * 2048u + 21u) /* bytes */
+
+static void test_kernels_binary_long(void **state)
+{
+    (void)state;
+    uint8_t *v[TEST_SLOTS];
+    for (int s = 0; s < TEST_SLOTS; s++) {
+        v[s] = malloc(TEST_LONG_BIN + 1);
+        assert_non_null(v[s]);
+        v[s]++; /* odd address */
+    }
+    memset(v[0], 0xff, TEST_LONG_BIN);
+    memset(v[1], 0xff, TEST_LONG_BIN);
+    memset(v[3], 0x00, TEST_LONG_BIN);
+    for (size_t i = 0; i < TEST_LONG_BIN; i++) {
+        v[2][i] = (uint8_t)test_rand();
+        v[4][i] = (uint8_t)(i % 7 == 0 ? 0 : test_rand() | test_rand());
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) /* a sparse query: small intersections, large unions */
+            for (size_t i = 0; i < TEST_LONG_BIN; i++)
+                v[0][i] = (uint8_t)(test_rand() & test_rand() & test_rand());
+        uint32_t ham[4] = {0}, inter[4] = {0}, uni[4] = {0};
+        for (int j = 0; j < 4; j++)
+            for (size_t i = 0; i < TEST_LONG_BIN; i++) {
+                ham[j] += (uint32_t)__builtin_popcount(v[0][i] ^ v[j + 1][i]);
+                inter[j] += (uint32_t)__builtin_popcount(v[0][i] & v[j + 1][i]);
+                uni[j] += (uint32_t)__builtin_popcount(v[0][i] | v[j + 1][i]);
+            }
+        for (int li = 0; li < test_nlevels; li++) {
+            const simd_kernels *k = test_levels[li];
+            uint32_t o[4];
+            float jo[4];
+            k->hamming_x4(v[0], v[1], v[2], v[3], v[4], TEST_LONG_BIN, o);
+            k->jaccard_x4(v[0], v[1], v[2], v[3], v[4], TEST_LONG_BIN, jo);
+            for (int j = 0; j < 4; j++) {
+                double jac = uni[j] == 0 ? 0.0 : (float)(1.0 - (double)inter[j] / uni[j]);
+                test_check("hamming long", k, TEST_LONG_BIN, 1,
+                           k->hamming(v[0], v[j + 1], TEST_LONG_BIN), ham[j], 0);
+                test_check("hamming_x4 long", k, TEST_LONG_BIN, 1, o[j], ham[j], 0);
+                test_check("jaccard long", k, TEST_LONG_BIN, 1,
+                           k->jaccard(v[0], v[j + 1], TEST_LONG_BIN), jac, 0);
+                test_check("jaccard_x4 long", k, TEST_LONG_BIN, 1, jo[j], jac, 0);
+            }
+        }
+    }
+    for (int s = 0; s < TEST_SLOTS; s++)
+        free(v[s] - 1);
 }
 
 /* ---------------------------------------------------------- zero vectors */
@@ -507,6 +573,17 @@ static void test_zero_vectors(void **state)
             assert_true(k->jaccard(zb, zb, dim) == 0.0f);
             assert_true(k->jaccard(zb, xb, dim) == (dim ? 1.0f : 0.0f));
             assert_true(k->jaccard(xb, xb, dim) == 0.0f);
+            /* The four-row kernel agrees on every all-zero / full pairing:
+             * empty vs empty is 0 (not NaN), empty vs non-empty is 1. */
+            float jo[4];
+            k->jaccard_x4(zb, zb, xb, zb, xb, dim, jo);
+            assert_true(jo[0] == 0.0f && jo[2] == 0.0f);
+            assert_true(jo[1] == (dim ? 1.0f : 0.0f) && jo[3] == jo[1]);
+            k->jaccard_x4(xb, zb, xb, xb, zb, dim, jo);
+            assert_true(jo[0] == (dim ? 1.0f : 0.0f) && jo[3] == jo[0]);
+            assert_true(jo[1] == 0.0f && jo[2] == 0.0f);
+            for (int j = 0; j < 4; j++)
+                assert_true(jo[j] == k->jaccard(xb, j == 0 || j == 3 ? zb : xb, dim));
             assert_int_equal(k->hamming(zb, xb, dim), 4 * dim);
             assert_int_equal(k->l2sq_i8((int8_t *)zb, (int8_t *)zb, dim), 0);
             assert_true(k->cos_i8((int8_t *)zb, (int8_t *)xb, dim) == 1.0f);
@@ -811,6 +888,8 @@ static void test_detection(void **state)
                                               : simd_kernels_avx2.hamming_x4));
         assert_true(k->jaccard == (vpopcnt ? simd_jaccard_avx512vpopcnt
                                            : simd_kernels_avx2.jaccard));
+        assert_true(k->jaccard_x4 == (vpopcnt ? simd_jaccard_x4_avx512vpopcnt
+                                              : simd_kernels_avx2.jaccard_x4));
         assert_true(k->dot_i8 == (vnni ? simd_dot_i8_avx512vnni : simd_kernels_avx512.dot_i8));
         assert_true(k->l2sq_i8_x4 == (vnni ? simd_l2sq_i8_x4_avx512vnni
                                            : simd_kernels_avx512.l2sq_i8_x4));
@@ -867,6 +946,7 @@ int main(void)
         cmocka_unit_test(test_kernels_bf16),
         cmocka_unit_test(test_kernels_i8),
         cmocka_unit_test(test_kernels_binary),
+        cmocka_unit_test(test_kernels_binary_long),
     };
     return cmocka_run_group_tests(tests, test_setup, test_teardown);
 }
