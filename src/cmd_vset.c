@@ -1029,11 +1029,33 @@ void cmd_vdescribe(client *c, int argc, char **argv, size_t *lens)
     }
     const collection_spec *sp = collection_get_spec(coll);
     int nseg = collection_segment_count(coll);
-    resp_add_map(&c->out, 13);
+    const collection_schema *sc = collection_get_schema(coll);
+    resp_add_map(&c->out, 14);
     resp_add_bulk_cstr(&c->out, "name");
     resp_add_bulk(&c->out, argv[1], lens[1]);
     resp_add_bulk_cstr(&c->out, "primary-key");
-    resp_add_bulk_cstr(&c->out, "VARCHAR");
+    resp_add_bulk_cstr(&c->out, sc->fields[sc->pk].type);
+    resp_add_bulk_cstr(&c->out, "fields");
+    resp_add_array(&c->out, sc->nfields);
+    for (int i = 0; i < sc->nfields; i++) {
+        const schema_field *f = &sc->fields[i];
+        int vec = f->kind == FIELD_VECTOR;
+        resp_add_map(&c->out, vec ? 5 : 3);
+        resp_add_bulk_cstr(&c->out, "name");
+        resp_add_bulk_cstr(&c->out, f->name);
+        resp_add_bulk_cstr(&c->out, "kind");
+        resp_add_bulk_cstr(&c->out, f->kind == FIELD_PRIMARY_KEY ? "primary-key"
+                                    : vec                        ? "vector"
+                                                                 : "scalar");
+        resp_add_bulk_cstr(&c->out, "type");
+        resp_add_bulk_cstr(&c->out, f->type);
+        if (vec) {
+            resp_add_bulk_cstr(&c->out, "dim");
+            resp_add_integer(&c->out, f->dim);
+            resp_add_bulk_cstr(&c->out, "metric");
+            resp_add_bulk_cstr(&c->out, metric_label(sp));
+        }
+    }
     resp_add_bulk_cstr(&c->out, "dim");
     resp_add_integer(&c->out, sp->dim);
     resp_add_bulk_cstr(&c->out, "metric");
@@ -1051,10 +1073,21 @@ void cmd_vdescribe(client *c, int argc, char **argv, size_t *lens)
         params[0] = '\0';
     resp_add_bulk_cstr(&c->out, params);
     resp_add_bulk_cstr(&c->out, "dynamic-attributes");
-    resp_add_bool(&c->out, 1);
+    resp_add_bool(&c->out, sc->dynamic);
     resp_add_bulk_cstr(&c->out, "partitions");
-    resp_add_array(&c->out, 1);
-    resp_add_bulk_cstr(&c->out, "_default");
+    int nparts = collection_partition_count(coll);
+    resp_add_array(&c->out, nparts);
+    for (int i = 0; i < nparts; i++) {
+        partition_info pi;
+        collection_partition_info(coll, i, &pi);
+        resp_add_map(&c->out, 3);
+        resp_add_bulk_cstr(&c->out, "name");
+        resp_add_bulk_cstr(&c->out, pi.name);
+        resp_add_bulk_cstr(&c->out, "rows");
+        resp_add_integer(&c->out, (long long)pi.rows);
+        resp_add_bulk_cstr(&c->out, "segments");
+        resp_add_integer(&c->out, pi.segments);
+    }
     resp_add_bulk_cstr(&c->out, "rows");
     resp_add_integer(&c->out, (long long)collection_rows(coll));
     resp_add_bulk_cstr(&c->out, "attributes-count");
@@ -1066,9 +1099,11 @@ void cmd_vdescribe(client *c, int argc, char **argv, size_t *lens)
     for (int i = 0; i < nseg; i++) {
         segment_info si;
         collection_segment_info(coll, i, &si);
-        resp_add_map(&c->out, 6);
+        resp_add_map(&c->out, 7);
         resp_add_bulk_cstr(&c->out, "id");
         resp_add_integer(&c->out, (long long)si.id);
+        resp_add_bulk_cstr(&c->out, "partition");
+        resp_add_bulk_cstr(&c->out, si.partition);
         resp_add_bulk_cstr(&c->out, "state");
         resp_add_bulk_cstr(&c->out, si.state);
         resp_add_bulk_cstr(&c->out, "rows");

@@ -350,6 +350,85 @@ collection *collection_new(const collection_spec *spec, char *err, size_t errlen
     return collection_new_id(spec, 0, err, errlen);
 }
 
+static const char *elem_type_name(index_elem e)
+{
+    switch (e) {
+    case INDEX_ELEM_F32: return "FLOAT32";
+    case INDEX_ELEM_F16: return "FLOAT16";
+    case INDEX_ELEM_BF16: return "BFLOAT16";
+    case INDEX_ELEM_I8: return "INT8";
+    case INDEX_ELEM_BINARY: return "BINARY";
+    }
+    return "?";
+}
+
+/* The schema of a spec: VARCHAR key, one vector field in column 0, dynamic
+ * attributes (see engine.h). */
+static void schema_from_spec(collection_schema *sc, const collection_spec *sp)
+{
+    memset(sc, 0, sizeof(*sc));
+    sc->fields[0] = (schema_field){.name = "id", .kind = FIELD_PRIMARY_KEY, .type = "VARCHAR"};
+    sc->fields[1] = (schema_field){.name = "vector",
+                                   .kind = FIELD_VECTOR,
+                                   .type = elem_type_name(sp->elem),
+                                   .dim = sp->dim,
+                                   .elem = sp->elem,
+                                   .metric = sp->metric,
+                                   .column = 0};
+    sc->nfields = 2;
+    sc->pk = 0;
+    sc->nvectors = 1;
+    sc->dynamic = 1;
+}
+
+static void collection_free_parts(collection *c)
+{
+    for (int i = 0; i < c->nparts; i++) xfree(c->parts[i].name);
+    xfree(c->parts);
+    c->parts = NULL;
+    c->nparts = 0;
+}
+
+const collection_schema *collection_get_schema(const collection *c)
+{
+    return &c->schema;
+}
+
+int collection_field_index(const collection *c, const char *name, size_t len)
+{
+    for (int i = 0; i < c->schema.nfields; i++) {
+        const char *f = c->schema.fields[i].name;
+        if (strlen(f) == len && memcmp(f, name, len) == 0) return i;
+    }
+    return -1;
+}
+
+int collection_partition_count(const collection *c)
+{
+    return c->nparts;
+}
+
+int collection_partition_index(const collection *c, const char *name, size_t len)
+{
+    for (int i = 0; i < c->nparts; i++)
+        if (strlen(c->parts[i].name) == len && memcmp(c->parts[i].name, name, len) == 0) return i;
+    return -1;
+}
+
+int collection_partition_info(const collection *c, int i, partition_info *out)
+{
+    if (i < 0 || i >= c->nparts) return -1;
+    memset(out, 0, sizeof(*out));
+    out->name = c->parts[i].name;
+    for (int k = 0; k < c->nseg; k++) {
+        const segment *s = c->segs[k];
+        if (s->partition != i) continue;
+        out->segments++;
+        out->rows += atomic_load(&s->nrows) - s->ndeleted;
+    }
+    return 0;
+}
+
 collection *collection_new_id(const collection_spec *spec, uint64_t cid, char *err,
                               size_t errlen)
 {
@@ -357,6 +436,10 @@ collection *collection_new_id(const collection_spec *spec, uint64_t cid, char *e
     c->spec = *spec;
     snprintf(c->index_type, sizeof(c->index_type), "%s", spec->index_type);
     c->spec.index_type = c->index_type;
+    schema_from_spec(&c->schema, &c->spec);
+    c->parts = xcalloc(1, sizeof(partition));
+    c->parts[0].name = xstrdup(ENGINE_DEFAULT_PARTITION);
+    c->nparts = 1;
     pkmap_init(&c->pk);
     c->refs = 1;
     /* Collection ids are persistent (the mutation log names collections by
@@ -372,6 +455,7 @@ collection *collection_new_id(const collection_spec *spec, uint64_t cid, char *e
     /* Validate the index parameters now, with a probe segment. */
     segment *probe = segment_new(c, 16, err, errlen);
     if (!probe) {
+        collection_free_parts(c);
         xfree(c->proj);
         xfree(c);
         return NULL;
@@ -428,6 +512,7 @@ static void collection_destroy(collection *c)
     for (int i = 0; i < c->nseg; i++) segment_unref(c->segs[i]);
     xfree(c->segs);
     pkmap_free(&c->pk);
+    collection_free_parts(c);
     xfree(c->proj);
     xfree(c);
 }
@@ -1107,6 +1192,7 @@ int collection_segment_info(const collection *c, int i, segment_info *out)
     if (i < 0 || i >= c->nseg) return -1;
     segment *s = c->segs[i];
     out->id = s->id;
+    out->partition = c->parts[s->partition].name;
     out->state = s->sealed ? "sealed" : "growing";
     out->rows = atomic_load(&s->nrows);
     out->deleted = s->ndeleted;

@@ -12,8 +12,15 @@
 #include "engine/pkmap.h"
 #include "engine/segment.h"
 
+typedef struct partition {
+    char *name;
+} partition;
+
 struct collection {
     collection_spec spec;
+    collection_schema schema; /* built from spec (collection_new) */
+    partition *parts;         /* parts[0] is _default */
+    int nparts;
     char index_type[16];
     float *proj;    /* REDUCE matrix, dim rows of proj_in_dim floats */
     segment **segs; /* main thread; slot i never moves */

@@ -157,6 +157,61 @@ typedef struct collection_spec {
     uint32_t proj_in_dim;   /* REDUCE: input dim (0 = none) */
 } collection_spec;
 
+/* ------------------------------------------------------------- schema
+ *
+ * A collection's fields (DESIGN.md section 3): one primary key, one or more
+ * vector fields, typed scalar fields, and -- when `dynamic` -- any other
+ * JSON attribute given with a row. collection_new builds it from the spec:
+ * today a spec describes the vector-set shape (VARCHAR key "id", one vector
+ * field "vector", dynamic attributes), and each vector field's rows live in
+ * column `column` of every segment, with its own index. The Milvus-style
+ * commands (VCREATE with a field list, VINSERT, VHYBRID) add scalar fields
+ * and further vector fields to the same structure; until then a collection
+ * has exactly one vector field (column 0). */
+#define ENGINE_MAX_FIELDS 64
+typedef enum field_kind { FIELD_PRIMARY_KEY, FIELD_VECTOR, FIELD_SCALAR } field_kind;
+
+typedef struct schema_field {
+    const char *name;    /* static or owned by the schema's collection */
+    field_kind kind;
+    const char *type;    /* "VARCHAR", "INT64", "FLOAT32", "FLOAT16", "BFLOAT16", "INT8",
+                            "BINARY", ... */
+    /* Vector fields: */
+    uint32_t dim;
+    index_elem elem;
+    index_metric metric;
+    int column;          /* the segment column (and index) that holds it */
+} schema_field;
+
+typedef struct collection_schema {
+    schema_field fields[ENGINE_MAX_FIELDS];
+    int nfields;
+    int pk;              /* index of the primary-key field */
+    int nvectors;        /* vector fields */
+    int dynamic;         /* other attributes kept as JSON */
+} collection_schema;
+
+const collection_schema *collection_get_schema(const collection *c);
+/* Index of the field called name, or -1. */
+int collection_field_index(const collection *c, const char *name, size_t len);
+
+/* ----------------------------------------------------------- partitions
+ *
+ * Every segment belongs to one partition; `_default` (index 0) always
+ * exists and takes the writes that name none (all writes, until the
+ * Milvus-style commands can name one). */
+#define ENGINE_DEFAULT_PARTITION "_default"
+typedef struct partition_info {
+    const char *name;
+    uint64_t rows;       /* live rows */
+    int segments;
+} partition_info;
+
+int collection_partition_count(const collection *c);
+int collection_partition_info(const collection *c, int i, partition_info *out);
+/* Index of the partition called name, or -1. */
+int collection_partition_index(const collection *c, const char *name, size_t len);
+
 /* Creates an empty collection (not yet in the keyspace). */
 collection *collection_new(const collection_spec *spec, char *err, size_t errlen);
 const collection_spec *collection_get_spec(const collection *c);
@@ -299,6 +354,7 @@ void engine_lsn_at_least(uint64_t lsn);
 /* VDESCRIBE: per segment. */
 typedef struct segment_info {
     uint64_t id;
+    const char *partition;
     const char *state; /* "growing" | "sealed" */
     uint32_t rows, deleted, indexed;
     size_t memory;

@@ -72,6 +72,7 @@ typedef struct seg_chunk {
 typedef struct segment {
     uint64_t id;
     int slot; /* index in the collection's segment array */
+    int partition; /* index in the collection's partition array (0: _default) */
     int refs;
     int sealed;
     uint32_t capacity;

@@ -242,6 +242,52 @@ static void test_unindexed_tail(void **state)
     collection_unref(c);
 }
 
+/* A collection's schema and partitions: VARCHAR key "id", one vector field
+ * in column 0, dynamic attributes; _default holds every segment. */
+static void test_schema_partitions(void **state)
+{
+    (void)state;
+    collection *c = vset(6, VSET_Q8);
+    const collection_schema *sc = collection_get_schema(c);
+    assert_int_equal(sc->nfields, 2);
+    assert_int_equal(sc->nvectors, 1);
+    assert_true(sc->dynamic);
+    assert_int_equal(sc->fields[sc->pk].kind, FIELD_PRIMARY_KEY);
+    assert_string_equal(sc->fields[sc->pk].type, "VARCHAR");
+    int vf = collection_field_index(c, "vector", 6);
+    assert_int_equal(vf, 1);
+    assert_int_equal(sc->fields[vf].kind, FIELD_VECTOR);
+    assert_int_equal(sc->fields[vf].dim, 6);
+    assert_int_equal(sc->fields[vf].column, 0);
+    assert_string_equal(sc->fields[vf].type, "FLOAT32");
+    assert_int_equal(collection_field_index(c, "id", 2), 0);
+    assert_int_equal(collection_field_index(c, "vec", 3), -1);
+    assert_int_equal(collection_partition_count(c), 1);
+    assert_int_equal(collection_partition_index(c, "_default", 8), 0);
+    assert_int_equal(collection_partition_index(c, "_def", 4), -1);
+    partition_info pi;
+    assert_int_equal(collection_partition_info(c, 1, &pi), -1);
+    assert_int_equal(collection_partition_info(c, 0, &pi), 0);
+    assert_string_equal(pi.name, "_default");
+    assert_int_equal(pi.rows, 0);
+    assert_int_equal(pi.segments, 0);
+    char key[16];
+    float v[6];
+    for (int i = 0; i < 1500; i++) { /* the first segment fills and is promoted */
+        for (int d = 0; d < 6; d++) v[d] = (float)frand();
+        key_of(i, key);
+        collection_upsert(c, key, strlen(key), v, NULL, 0, 0);
+    }
+    collection_delete(c, "e000007", 7);
+    assert_int_equal(collection_partition_info(c, 0, &pi), 0);
+    assert_int_equal(pi.rows, 1499);
+    assert_int_equal(pi.segments, collection_segment_count(c));
+    segment_info si;
+    assert_int_equal(collection_segment_info(c, 0, &si), 0);
+    assert_string_equal(si.partition, "_default");
+    collection_unref(c);
+}
+
 /* ---- background jobs run by the test: queued, then run in rounds, every
  * job of a round on its own thread at once, then completed in order. */
 
@@ -481,6 +527,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_isolation),
         cmocka_unit_test(test_unindexed_tail),
         cmocka_unit_test(test_parallel_catchup),
+        cmocka_unit_test(test_schema_partitions),
         cmocka_unit_test(test_filter),
         cmocka_unit_test(test_range_random),
         cmocka_unit_test(test_keyspace),

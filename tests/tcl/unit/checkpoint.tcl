@@ -115,9 +115,12 @@ start_server {tags {persistence vectis-only}
               overrides {appendonly yes appendfsync always segment-max-rows 1024 save {""}
                          repl-backlog-size 1}} {
     test {SAVE writes a checkpoint: replies +OK (RESP2 and RESP3), LASTSAVE and INFO move} {
-        ck_fill s 0 2500
+        # Fewer rows than a segment first: a sealed segment whose index
+        # completes asks for a checkpoint by itself, which resets the count.
+        ck_fill s 0 1000
+        assert {[info_field rdb_changes_since_last_save persistence] >= 1000}
+        ck_fill s 1000 1500
         set before_last [r lastsave]
-        assert {[info_field rdb_changes_since_last_save persistence] >= 2500}
         after 1100
         assert_equal OK [ck_save]
         r hello 3
@@ -244,8 +247,9 @@ start_server {tags {persistence vectis-only}
         r config set repl-backlog-size 100mb
         assert_equal 104857600 [info_field repl_backlog_size replication]
         ck_save
-        # The file with the 300 VADDs stays beside the new one.
-        assert_equal 2 [info_field log_files persistence]
+        # The file with the 300 VADDs stays beside the new one (and beside
+        # any a checkpoint of its own -- a sealed index -- began meanwhile).
+        assert_morethan_equal [info_field log_files persistence] 2
         assert_morethan_equal [info_field log_bytes persistence] $bytes
         set before [ck_snapshot]
         restart_server

@@ -90,6 +90,39 @@ start_server {tags {vset vcreate vectis-only}} {
         $c3 close
     }
 
+    test {VDESCRIBE: the schema's fields, the _default partition, each segment's partition} {
+        r flushall
+        r vcreate f1 DIM 3 METRIC IP TYPE FLOAT16
+        set d [describe f1]
+        assert_equal VARCHAR [dict get $d primary-key]
+        assert_equal 1 [dict get $d dynamic-attributes]
+        set fields [dict get $d fields]
+        assert_equal 2 [llength $fields]
+        assert_equal {name id kind primary-key type VARCHAR} [lindex $fields 0]
+        assert_equal {name vector kind vector type FLOAT16 dim 3 metric IP} [lindex $fields 1]
+        assert_equal {{name _default rows 0 segments 0}} [dict get $d partitions]
+        for {set i 0} {$i < 5} {incr i} { r vadd f1 VALUES 3 $i 1 2 e$i }
+        r vrem f1 e0
+        set d [describe f1]
+        assert_equal {{name _default rows 4 segments 1}} [dict get $d partitions]
+        set seg [lindex [dict get $d segments] 0]
+        assert_equal _default [dict get $seg partition]
+        assert_equal 5 [dict get $seg rows]
+        assert_equal 1 [dict get $seg deleted]
+        # RESP3: fields, partitions and segments are arrays of maps.
+        set c3 [vs_resp3]
+        set t [vs_typed $c3 VDESCRIBE f1]
+        assert_equal map [vs_type $t]
+        set kv [lindex $t 1]
+        foreach part {fields partitions segments} {
+            set v {}
+            foreach {k x} $kv { if {[lindex $k 1] eq $part} { set v $x } }
+            assert_equal array [vs_type $v] "$part: $v"
+            assert_equal map [vs_type [lindex $v 1 0]] "$part: $v"
+        }
+        $c3 close
+    }
+
     test {VCREATE METRIC L2: VSIM orders by Euclidean distance, not by angle} {
         r flushall
         r vcreate l2 DIM 2 METRIC L2
