@@ -284,7 +284,7 @@ static void test_hnsw_filtered_graph(void **state)
     float *data = tu_clustered(&r, FG_ROWS + N_QUERY, DIM, 50, 1.0f);
     char m[16];
     snprintf(m, sizeof(m), "%u", FG_M);
-    index_param ps[] = {{"M", m}, {"EFC", "100"}};
+    index_param ps[] = {{"M", m}, {"EFC", "64"}};
     vindex *h = make("HNSW", INDEX_METRIC_L2, data, INDEX_ELEM_F32, DIM, ps, 2);
     vindex *f = make("FLAT", INDEX_METRIC_L2, data, INDEX_ELEM_F32, DIM, NULL, 0);
     char err[256];
