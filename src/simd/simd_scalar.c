@@ -197,35 +197,39 @@ static float simd_jaccard_scalar(const uint8_t *a, const uint8_t *b, size_t nbyt
     return simd_jaccard_finish(inter, uni);
 }
 
-/* One 64-bit step of jaccard_x4: the query word x against row word y. */
-#define SIMD_JACCARD_STEP(x, y, j)                                                            \
-    do {                                                                                      \
-        inter[j] += simd_popcount64((x) & (y));                                               \
-        uni[j] += simd_popcount64((x) | (y));                                                 \
-    } while (0)
+/* One 64-bit step of jaccard_x4, query word x against row word y: both
+ * counts go into one 64-bit accumulator, |x & y| in the low half and
+ * |x | y| in the high half. A half cannot carry into the other below 2^32
+ * bits per row (512 MiB), and the packing halves the live counters: eight
+ * separate ones, with the pointers and the popcount masks, do not fit the
+ * sixteen x86-64 registers and spilled on every step. */
+#define SIMD_JACCARD_STEP(acc, x, y)                                                          \
+    acc += (uint64_t)simd_popcount64((x) & (y)) | (uint64_t)simd_popcount64((x) | (y)) << 32
 
 static void simd_jaccard_x4_scalar(const uint8_t *q, const uint8_t *b0, const uint8_t *b1,
                                    const uint8_t *b2, const uint8_t *b3, size_t nbytes,
                                    float out[4])
 {
-    uint32_t inter[4] = {0, 0, 0, 0}, uni[4] = {0, 0, 0, 0};
+    uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
     size_t i = 0;
     for (; i + 8 <= nbytes; i += 8) {
         uint64_t x = simd_load64(q + i);
-        SIMD_JACCARD_STEP(x, simd_load64(b0 + i), 0);
-        SIMD_JACCARD_STEP(x, simd_load64(b1 + i), 1);
-        SIMD_JACCARD_STEP(x, simd_load64(b2 + i), 2);
-        SIMD_JACCARD_STEP(x, simd_load64(b3 + i), 3);
+        SIMD_JACCARD_STEP(a0, x, simd_load64(b0 + i));
+        SIMD_JACCARD_STEP(a1, x, simd_load64(b1 + i));
+        SIMD_JACCARD_STEP(a2, x, simd_load64(b2 + i));
+        SIMD_JACCARD_STEP(a3, x, simd_load64(b3 + i));
     }
     for (; i < nbytes; i++) {
         uint64_t x = q[i];
-        SIMD_JACCARD_STEP(x, (uint64_t)b0[i], 0);
-        SIMD_JACCARD_STEP(x, (uint64_t)b1[i], 1);
-        SIMD_JACCARD_STEP(x, (uint64_t)b2[i], 2);
-        SIMD_JACCARD_STEP(x, (uint64_t)b3[i], 3);
+        SIMD_JACCARD_STEP(a0, x, (uint64_t)b0[i]);
+        SIMD_JACCARD_STEP(a1, x, (uint64_t)b1[i]);
+        SIMD_JACCARD_STEP(a2, x, (uint64_t)b2[i]);
+        SIMD_JACCARD_STEP(a3, x, (uint64_t)b3[i]);
     }
-    for (int j = 0; j < 4; j++)
-        out[j] = simd_jaccard_finish(inter[j], uni[j]);
+    out[0] = simd_jaccard_finish((uint32_t)a0, (uint32_t)(a0 >> 32));
+    out[1] = simd_jaccard_finish((uint32_t)a1, (uint32_t)(a1 >> 32));
+    out[2] = simd_jaccard_finish((uint32_t)a2, (uint32_t)(a2 >> 32));
+    out[3] = simd_jaccard_finish((uint32_t)a3, (uint32_t)(a3 >> 32));
 }
 
 #undef SIMD_JACCARD_STEP
