@@ -1,6 +1,6 @@
 # utils/simd.mk -- micro-benchmark of the SIMD distance kernels.
 #
-#   make bench-simd               ns/call and GB/s, l2sq/dot/cos f32, dims 128 and 784,
+#   make bench-simd               ns/call and GB/s, l2sq/dot/cos f32 and hamming/jaccard, dims 128 and 784,
 #                                 every level this CPU runs, single and _x4
 #   make bench-simd DIMS="96 1536"  other dimensions
 #

@@ -189,15 +189,10 @@ static float dist1_i8_ip(const index_dist *d, const void *a, const void *b)
     return -(float)simd->dot_i8(a, b, d->n);
 }
 
-static float i8_cos(int32_t ab, int32_t aa, int32_t bb)
-{
-    if (aa == 0 || bb == 0) return 1.0f;
-    return (float)(1.0 - (double)ab / sqrt((double)aa * (double)bb));
-}
-
+/* INT8 cosine: a.b, |a|^2 and |b|^2 in one pass (exact int32 sums). */
 static float dist1_i8_cos(const index_dist *d, const void *a, const void *b)
 {
-    return i8_cos(simd->dot_i8(a, b, d->n), simd->dot_i8(a, a, d->n), simd->dot_i8(b, b, d->n));
+    return simd->cos_i8(a, b, d->n);
 }
 
 static void dist4_i8_l2(const index_dist *d, const void *q, const void *b0, const void *b1,
@@ -221,12 +216,7 @@ static void dist4_i8_ip(const index_dist *d, const void *q, const void *b0, cons
 static void dist4_i8_cos(const index_dist *d, const void *q, const void *b0, const void *b1,
                          const void *b2, const void *b3, float out[4])
 {
-    int32_t r[4];
-    const int8_t *b[4] = {b0, b1, b2, b3};
-    simd->dot_i8_x4(q, b0, b1, b2, b3, d->n, r);
-    int32_t qq = simd->dot_i8(q, q, d->n);
-    for (int i = 0; i < 4; i++)
-        out[i] = i8_cos(r[i], qq, simd->dot_i8(b[i], b[i], d->n));
+    simd->cos_i8_x4(q, b0, b1, b2, b3, d->n, out);
 }
 
 static float dist1_bin_hamming(const index_dist *d, const void *a, const void *b)
