@@ -10,10 +10,12 @@
  * Two queues: client jobs (searches, DEBUG WORKER-SLEEP) and background
  * jobs (index catch-up, frees). A worker takes a client job first; it takes
  * a background job only while fewer than nthreads - 1 workers run one, so
- * a long index build never leaves searches without a thread -- unless no
- * client job is queued or running: then every thread may take one (a bulk
- * load indexes on every core), and a search that arrives meanwhile waits
- * for at most one background job (a bounded batch, ~20 ms).
+ * a long index build never leaves searches without a thread -- unless the
+ * pool has had no client job for WORKERS_IDLE_US: then every thread may
+ * take one (a bulk load indexes on every core), and a search that arrives
+ * meanwhile waits for at most one background job (a bounded batch, ~20 ms).
+ * The quiet period keeps that wait away from clients that search steadily
+ * with gaps between their requests.
  *
  * Rejected: separate low-priority index threads beside the search threads.
  * Measured on 2 cores (fashion-mnist, 1000 VADD/s while 2 clients search):
@@ -68,6 +70,7 @@ struct worker_pool {
     pthread_t *threads;
     _Atomic long long queued, running; /* client jobs */
     _Atomic long long done_total;      /* all jobs */
+    _Atomic long long last_client_us;  /* when the last client job was submitted */
 };
 
 void job_init(job *j, const job_type *type, struct client *owner, int proto)
@@ -80,6 +83,9 @@ void job_init(job *j, const job_type *type, struct client *owner, int proto)
 }
 
 #define WORKERS_BG_NICE 10 /* about 1/10 of a CPU against a nice-0 thread */
+/* No client job for this long: background jobs may use every thread. A
+ * client searching in a loop submits far more often (sub-millisecond). */
+#define WORKERS_IDLE_US 50000
 
 /* 1 when this thread can lower its priority and raise it back. */
 static int renice_probe(void)
@@ -97,7 +103,9 @@ static void *worker_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&p->lock);
         int bmax = p->nthreads > 1 ? p->nthreads - 1 : 1;
-        if (!p->head && atomic_load(&p->running) == 0) bmax = p->nthreads;
+        if (!p->head && atomic_load(&p->running) == 0 &&
+            util_monotonic_us() - atomic_load(&p->last_client_us) > WORKERS_IDLE_US)
+            bmax = p->nthreads;
         while (!p->head && !(p->bhead && p->brunning < bmax) && !p->stopping)
             pthread_cond_wait(&p->cond, &p->lock);
         if (p->stopping) {
@@ -254,7 +262,10 @@ void workers_submit(worker_pool *p, job *j)
     else
         *head = j;
     *tail = j;
-    if (!j->type->background) atomic_fetch_add(&p->queued, 1);
+    if (!j->type->background) {
+        atomic_fetch_add(&p->queued, 1);
+        atomic_store(&p->last_client_us, j->submitted_us);
+    }
     pthread_cond_signal(&p->cond);
     pthread_mutex_unlock(&p->lock);
 }

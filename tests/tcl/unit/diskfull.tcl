@@ -133,7 +133,7 @@ if {$df_why ne ""} {
     # the dir is writable again.
     exec umount $df_dir
     df_mount $df_dir 16m
-    set df_over [list appendonly yes appendfsync always save {""} dir $df_dir]
+    set df_over [list appendonly yes appendfsync always save {""} dir $df_dir min-free-disk 0]
     start_server [list tags {persistence vectis-only} overrides $df_over] {
         test {Unwritable dir: written before (200 acknowledged VADDs, clean shutdown after)} {
             for {set n 0} {$n < 200} {incr n} {
