@@ -637,7 +637,19 @@ void persist_stop(int save)
         log_warning("Syncing the mutation log at shutdown: %s", err);
     if (!misconf && storage_flush(st, err, sizeof(err)) != 0)
         log_warning("Flushing the database at shutdown: %s", err);
-    persist_close();
+    if (misconf) {
+        /* The disk that failed the log is the database's disk too, and
+         * closing a RocksDB whose files met a write error can abort inside
+         * it (Debian builds it with assertions: WritableFileWriter). So
+         * the handle is left to the process exit: everything acknowledged
+         * is in the log, every checkpoint is whole, and the next start
+         * recovers the database as after a kill -9. */
+        log_warning("Leaving the database unclosed: the mutation log had a write error");
+        wal_close(wl);
+        wl = NULL;
+    } else {
+        persist_close();
+    }
     rec_buf_free(&enc);
     xfree(ids);
     ids = NULL;

@@ -6,7 +6,9 @@
 # write itself fails with ENOSPC: the clients whose writes were in that
 # frame are dropped unanswered, later writes get -MISCONF, reads go on,
 # and after a kill -9 restart with room again every acknowledged write is
-# there and the log reads back whole. Last, an unwritable (read-only) dir:
+# there and the log reads back whole; a SIGTERM in that state exits 0
+# without closing RocksDB (which can abort after a write error) and loses
+# nothing. Last, an unwritable (read-only) dir:
 # the server refuses to start and says why, and nothing is lost. Needs root
 # (mount); skipped with the reason otherwise.
 
@@ -22,7 +24,7 @@ proc df_mount {dir size} {
 # `round` until a reply is not 1 or the connection is dropped; returns
 # {acked failure}: the error reply, or "dropped: <why>" for a connection
 # closed without one.
-proc df_fill {padlen round} {
+proc df_fill {padlen round {key s}} {
     set pad [string repeat x $padlen]
     set rd [redis_deferring_client]
     set acked 0
@@ -30,7 +32,7 @@ proc df_fill {padlen round} {
     for {set k 0} {$k < 400 && $failed eq ""} {incr k} {
         for {set i 0} {$i < $round} {incr i} {
             set n [expr {$k * $round + $i}]
-            $rd vadd s VALUES 4 [expr {$n % 7}] 1 2 3 e$n SETATTR "{\"p\":\"$pad\"}"
+            $rd vadd $key VALUES 4 [expr {$n % 7}] 1 2 3 e$n SETATTR "{\"p\":\"$pad\"}"
         }
         for {set i 0} {$i < $round} {incr i} {
             if {[catch {$rd read} r opts]} {
@@ -126,6 +128,21 @@ if {$df_why ne ""} {
             assert_equal {} $missing
             assert_equal ok [info_field aof_last_write_status persistence]
             assert_equal 1 [r vadd s VALUES 4 1 1 1 1 after]
+        }
+
+        test {SIGTERM after a log write error: exit 0 (the database left unclosed), nothing lost} {
+            set before [r vcard s]
+            lassign [df_fill 4000 50 s2] acked failed
+            assert_match {dropped:*} $failed
+            assert_equal err [info_field aof_last_write_status persistence]
+            exec mount -o remount,size=128m $df_dir
+            # restart_server fails the test unless the server exits 0.
+            restart_server
+            assert_match {*Leaving the database unclosed*} \
+                [vt_file_read "[srv logfile].old"]
+            assert_equal $before [r vcard s]
+            assert {[r vcard s2] >= $acked}
+            assert_equal 1 [r vadd s VALUES 4 1 1 1 1 after-term]
         }
     }
     # An unwritable dir: the server does not start (the reason and the
