@@ -514,7 +514,8 @@ static void ck_free(job *j)
     xfree(j);
 }
 
-static const job_type ck_job_type = {"checkpoint", ck_run, ck_complete, ck_free, 1, 1, NULL};
+static const job_type ck_job_type = {"checkpoint", ck_run, ck_complete, ck_free, 1, JOB_BG_NICE,
+                                     NULL};
 
 int persist_checkpoint_running(void)
 {

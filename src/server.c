@@ -71,9 +71,11 @@ static void bg_free(job *j)
     xfree(j);
 }
 
-static const job_type bg_job_type = {"engine", bg_run, bg_complete, bg_free, 1, 1, NULL};
+static const job_type bg_job_type = {"engine", bg_run, bg_complete, bg_free, 1, JOB_BG_NICE, NULL};
+static const job_type bg_idle_job_type = {"engine", bg_run, bg_complete, bg_free, 1, JOB_BG_IDLE,
+                                          NULL};
 
-static void engine_run_background(void (*fn)(void *), void (*done)(void *), void *arg)
+static void engine_run_background(void (*fn)(void *), void (*done)(void *), void *arg, int idle)
 {
     if (bg_inline || !srv.workers) {
         fn(arg);
@@ -81,7 +83,7 @@ static void engine_run_background(void (*fn)(void *), void (*done)(void *), void
         return;
     }
     bg_job *b = xcalloc(1, sizeof(*b));
-    job_init(&b->base, &bg_job_type, NULL, 2);
+    job_init(&b->base, idle ? &bg_idle_job_type : &bg_job_type, NULL, 2);
     b->fn = fn;
     b->done = done;
     b->arg = arg;

@@ -29,6 +29,8 @@ struct client;
 
 typedef struct job job;
 
+enum { JOB_BG_NICE = 1, JOB_BG_IDLE = 2 };
+
 typedef struct job_type {
     const char *name;
     void (*run)(job *j);      /* worker thread */
@@ -36,7 +38,8 @@ typedef struct job_type {
     void (*free)(job *j);     /* main thread; frees the whole embedding struct */
     int run_at_shutdown;      /* a job still queued at shutdown is run (inline) */
     int background;           /* housekeeping (index builds, frees): queued apart,
-                                 run after client jobs, never on every thread */
+                                 run after client jobs at a low priority:
+                                 JOB_BG_NICE or JOB_BG_IDLE (0: a client job) */
     const char *batch_cmd;    /* a batch of this command's calls (client.h), or NULL */
 } job_type;
 

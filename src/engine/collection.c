@@ -45,6 +45,11 @@
  * thread wait: a bulk load, not the trickle of a steady write load, which
  * one job keeps up with while the other threads stay free. */
 #define INDEX_GANG_MIN_ROWS 256u
+/* Backlogs below this many rows are indexed at idle priority: a search
+ * scans them exactly (~0.1 ms at 784-d), and under a steady write load
+ * the CPU goes to searches first. Larger ones run at a low nice level, so
+ * a busy server still catches up. */
+#define INDEX_IDLE_MAX_ROWS 1024u
 /* Rows per thread in one gang: as many as one job, so a search never waits
  * longer for a gang job than for a lone one. */
 #define INDEX_GANG_ROWS INDEX_JOB_ROWS
@@ -169,7 +174,7 @@ void segment_unref(segment *s)
     if (!s || --s->refs > 0) return;
     /* A big segment's index takes a while to free: do it on a worker. */
     if (engine_hk.run_background && atomic_load(&s->nrows) > 4096)
-        engine_hk.run_background(segment_destroy_job, noop_done, s);
+        engine_hk.run_background(segment_destroy_job, noop_done, s, 0);
     else
         segment_destroy(s);
 }
@@ -313,8 +318,11 @@ void segment_schedule_index(segment *s)
     }
     s->refs++;
     s->index_job = 1;
+    /* A small backlog waits for idle CPU; a large one (whose exact tail
+     * scan every search pays) must progress under load too. */
+    int idle = n - have < INDEX_IDLE_MAX_ROWS;
     for (int i = 0, jobs = k->jobs; i < jobs; i++)
-        engine_hk.run_background(index_job_run, index_job_done, k);
+        engine_hk.run_background(index_job_run, index_job_done, k, idle);
 }
 
 /* A sealed segment whose index is complete but not yet in the database:

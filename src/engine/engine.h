@@ -49,8 +49,10 @@ typedef struct engine_search engine_search;
 /* How the engine gets background work done. The server implements these
  * with its worker pool; tests can run the work inline. */
 typedef struct engine_hooks {
-    /* Run fn(arg) on a worker, then done(arg) on the main thread. */
-    void (*run_background)(void (*fn)(void *arg), void (*done)(void *arg), void *arg);
+    /* Run fn(arg) on a worker, then done(arg) on the main thread. `idle`:
+     * the work may wait for a CPU nothing else wants (an index catch-up with
+     * a small backlog); otherwise it must progress under load too. */
+    void (*run_background)(void (*fn)(void *arg), void (*done)(void *arg), void *arg, int idle);
     /* Something should reach the database soon (a sealed segment's index
      * is complete, a dropped collection's data waits to be deleted): the
      * server starts a checkpoint when it can. May be NULL. */

@@ -41,8 +41,9 @@ static bg *queue;
 static size_t qhead, qlen, qcap;
 static int wanted;
 
-static void run_background(void (*fn)(void *), void (*done)(void *), void *arg)
+static void run_background(void (*fn)(void *), void (*done)(void *), void *arg, int idle)
 {
+    (void)idle;
     if (qlen == qcap) {
         qcap = qcap ? qcap * 2 : 64;
         queue = realloc(queue, sizeof(bg) * qcap);

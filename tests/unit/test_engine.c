@@ -296,15 +296,16 @@ typedef struct bgjob {
     void (*done)(void *);
     void *arg;
     pthread_t tid;
+    int idle;
 } bgjob;
 
 static bgjob bgq[64];
 static size_t bgn;
 
-static void bg_queue(void (*fn)(void *), void (*done)(void *), void *arg)
+static void bg_queue(void (*fn)(void *), void (*done)(void *), void *arg, int idle)
 {
     assert_true(bgn < 64);
-    bgq[bgn++] = (bgjob){fn, done, arg, 0};
+    bgq[bgn++] = (bgjob){fn, done, arg, 0, idle};
 }
 
 static void *bg_thread(void *arg)
@@ -357,11 +358,22 @@ static void test_parallel_catchup(void **state)
             while (bgn) bg_round(c->segs[0], &during);
     }
     segment *s = c->segs[0];
-    size_t gangs = 0, rounds = 0;
+    size_t gangs = 0, rounds = 0, big_backlog = 0, small_backlog = 0;
     while (bgn) {
         engine_stats a, b;
         engine_get_stats(&a);
         uint32_t before = atomic_load(&s->indexed);
+        /* A backlog under 1,024 rows waits for idle CPU; a larger one must
+         * progress under load (collection.c INDEX_IDLE_MAX_ROWS). Checked
+         * from the second round: the first job was queued by an insert,
+         * when the backlog was one row. */
+        if (rounds > 0) {
+            for (size_t i = 0; i < bgn; i++) assert_int_equal(bgq[i].idle, N - before < 1024);
+            if (N - before >= 1024)
+                big_backlog++;
+            else
+                small_backlog++;
+        }
         size_t jobs = bg_round(s, &during);
         engine_get_stats(&b);
         if (b.index_rows_added_parallel > a.index_rows_added_parallel) {
@@ -387,6 +399,7 @@ static void test_parallel_catchup(void **state)
     printf("  %zu catch-up rounds, %zu gangs, %llu rows by gangs\n", rounds, gangs,
            (unsigned long long)(st1.index_rows_added_parallel - st0.index_rows_added_parallel));
     assert_true(gangs > 0);
+    assert_true(big_backlog > 0 && small_backlog > 0);
     assert_true(st1.index_rows_added_parallel - st0.index_rows_added_parallel >= N / 2);
     assert_true(st1.index_rows_added - st0.index_rows_added >= N);
     /* Every row finds itself first through the graph. */
