@@ -1007,18 +1007,6 @@ void cmd_vcreate(client *c, int argc, char **argv, size_t *lens)
     reply_ok(c);
 }
 
-static const char *elem_label(index_elem e)
-{
-    static const char *names[] = {"FLOAT32", "FLOAT16", "BFLOAT16", "INT8", "BINARY"};
-    return (unsigned)e < 5 ? names[e] : "?";
-}
-
-static const char *metric_label(const collection_spec *sp)
-{
-    if (sp->normalize) return "COSINE";
-    return index_metric_name(sp->metric);
-}
-
 void cmd_vdescribe(client *c, int argc, char **argv, size_t *lens)
 {
     (void)argc;
@@ -1030,6 +1018,7 @@ void cmd_vdescribe(client *c, int argc, char **argv, size_t *lens)
     const collection_spec *sp = collection_get_spec(coll);
     int nseg = collection_segment_count(coll);
     const collection_schema *sc = collection_get_schema(coll);
+    const schema_field *vf = &sc->fields[collection_field_index(coll, "vector", 6)];
     resp_add_map(&c->out, 14);
     resp_add_bulk_cstr(&c->out, "name");
     resp_add_bulk(&c->out, argv[1], lens[1]);
@@ -1053,15 +1042,15 @@ void cmd_vdescribe(client *c, int argc, char **argv, size_t *lens)
             resp_add_bulk_cstr(&c->out, "dim");
             resp_add_integer(&c->out, f->dim);
             resp_add_bulk_cstr(&c->out, "metric");
-            resp_add_bulk_cstr(&c->out, metric_label(sp));
+            resp_add_bulk_cstr(&c->out, index_metric_name(f->metric));
         }
     }
     resp_add_bulk_cstr(&c->out, "dim");
-    resp_add_integer(&c->out, sp->dim);
+    resp_add_integer(&c->out, vf->dim);
     resp_add_bulk_cstr(&c->out, "metric");
-    resp_add_bulk_cstr(&c->out, metric_label(sp));
+    resp_add_bulk_cstr(&c->out, index_metric_name(vf->metric));
     resp_add_bulk_cstr(&c->out, "type");
-    resp_add_bulk_cstr(&c->out, elem_label(sp->elem));
+    resp_add_bulk_cstr(&c->out, vf->type);
     resp_add_bulk_cstr(&c->out, "index");
     resp_add_bulk_cstr(&c->out, sp->index_type);
     resp_add_bulk_cstr(&c->out, "index-params");

@@ -93,6 +93,16 @@ void job_init(job *j, const job_type *type, struct client *owner, int proto)
  * client searching in a loop submits far more often (sub-millisecond). */
 #define WORKERS_IDLE_US 50000
 
+/* How many background jobs may run now (p->lock held): all but one
+ * thread, or every thread once no client job came for WORKERS_IDLE_US. */
+static int bg_limit(worker_pool *p)
+{
+    if (!p->head && atomic_load(&p->running) == 0 &&
+        util_monotonic_us() - atomic_load(&p->last_client_us) > WORKERS_IDLE_US)
+        return p->nthreads;
+    return p->nthreads > 1 ? p->nthreads - 1 : 1;
+}
+
 /* 1 when this thread can lower its priority and raise it back. */
 static int renice_probe(void)
 {
@@ -129,11 +139,7 @@ static void *worker_main(void *arg)
     pid_t tid = gettid();
     for (;;) {
         pthread_mutex_lock(&p->lock);
-        int bmax = p->nthreads > 1 ? p->nthreads - 1 : 1;
-        if (!p->head && atomic_load(&p->running) == 0 &&
-            util_monotonic_us() - atomic_load(&p->last_client_us) > WORKERS_IDLE_US)
-            bmax = p->nthreads;
-        while (!p->head && !(p->bhead && p->brunning < bmax) && !p->stopping)
+        while (!p->head && !(p->bhead && p->brunning < bg_limit(p)) && !p->stopping)
             pthread_cond_wait(&p->cond, &p->lock);
         if (p->stopping) {
             pthread_mutex_unlock(&p->lock);
@@ -181,13 +187,6 @@ static void *worker_main(void *arg)
         if (!bg) atomic_fetch_sub(&p->running, 1);
         atomic_fetch_add(&p->done_total, 1);
         pthread_mutex_unlock(&p->done_lock);
-        if (!bg) {
-            /* With no client job left, an idle worker may take a waiting
-             * background job it had to leave alone. */
-            pthread_mutex_lock(&p->lock);
-            if (p->bhead && !p->head) pthread_cond_signal(&p->cond);
-            pthread_mutex_unlock(&p->lock);
-        }
         if (was_empty) {
             uint64_t one = 1;
             ssize_t w = write(p->efd, &one, sizeof(one));

@@ -358,30 +358,21 @@ collection *collection_new(const collection_spec *spec, char *err, size_t errlen
     return collection_new_id(spec, 0, err, errlen);
 }
 
-static const char *elem_type_name(index_elem e)
-{
-    switch (e) {
-    case INDEX_ELEM_F32: return "FLOAT32";
-    case INDEX_ELEM_F16: return "FLOAT16";
-    case INDEX_ELEM_BF16: return "BFLOAT16";
-    case INDEX_ELEM_I8: return "INT8";
-    case INDEX_ELEM_BINARY: return "BINARY";
-    }
-    return "?";
-}
-
 /* The schema of a spec: VARCHAR key, one vector field in column 0, dynamic
- * attributes (see engine.h). */
+ * attributes (see engine.h). The field's metric is the one the user chose:
+ * a normalised set is searched by inner product over unit vectors, and
+ * that is COSINE. */
 static void schema_from_spec(collection_schema *sc, const collection_spec *sp)
 {
+    static const char *const elem_types[] = {"FLOAT32", "FLOAT16", "BFLOAT16", "INT8", "BINARY"};
     memset(sc, 0, sizeof(*sc));
     sc->fields[0] = (schema_field){.name = "id", .kind = FIELD_PRIMARY_KEY, .type = "VARCHAR"};
     sc->fields[1] = (schema_field){.name = "vector",
                                    .kind = FIELD_VECTOR,
-                                   .type = elem_type_name(sp->elem),
+                                   .type = (unsigned)sp->elem < 5 ? elem_types[sp->elem] : "?",
                                    .dim = sp->dim,
                                    .elem = sp->elem,
-                                   .metric = sp->metric,
+                                   .metric = sp->normalize ? INDEX_METRIC_COSINE : sp->metric,
                                    .column = 0};
     sc->nfields = 2;
     sc->pk = 0;

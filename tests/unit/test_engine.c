@@ -260,6 +260,9 @@ static void test_schema_partitions(void **state)
     assert_int_equal(sc->fields[vf].dim, 6);
     assert_int_equal(sc->fields[vf].column, 0);
     assert_string_equal(sc->fields[vf].type, "FLOAT32");
+    /* A vector set is stored as unit vectors searched by inner product; the
+     * schema says what the user chose: COSINE. */
+    assert_int_equal(sc->fields[vf].metric, INDEX_METRIC_COSINE);
     assert_int_equal(collection_field_index(c, "id", 2), 0);
     assert_int_equal(collection_field_index(c, "vec", 3), -1);
     assert_int_equal(collection_partition_count(c), 1);

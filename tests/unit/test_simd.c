@@ -421,6 +421,27 @@ static void test_kernels_i8(void **state)
 
 /* --------------------------------------------------------------- binary */
 
+/* Popcounts of query v[0] against rows v[1..4]: XOR (Hamming), AND and OR
+ * (Jaccard's intersection and union), counted bit by bit. */
+static void test_bin_counts(uint8_t *const *v, size_t n, uint32_t ham[4], uint32_t inter[4],
+                            uint32_t uni[4])
+{
+    for (int j = 0; j < 4; j++) {
+        ham[j] = inter[j] = uni[j] = 0;
+        for (size_t i = 0; i < n; i++) {
+            ham[j] += (uint32_t)__builtin_popcount(v[0][i] ^ v[j + 1][i]);
+            inter[j] += (uint32_t)__builtin_popcount(v[0][i] & v[j + 1][i]);
+            uni[j] += (uint32_t)__builtin_popcount(v[0][i] | v[j + 1][i]);
+        }
+    }
+}
+
+/* The Jaccard distance the kernels must return (0 for two empty rows). */
+static double test_jaccard(uint32_t inter, uint32_t uni)
+{
+    return uni == 0 ? 0.0 : (float)(1.0 - (double)inter / uni);
+}
+
 static void test_kernels_binary(void **state)
 {
     (void)state;
@@ -440,19 +461,14 @@ static void test_kernels_binary(void **state)
                 v[s][i] = x;
             }
         }
-        uint32_t ham[4] = {0}, inter[4] = {0}, uni[4] = {0};
-        for (int j = 0; j < 4; j++)
-            for (size_t i = 0; i < n; i++) {
-                ham[j] += (uint32_t)__builtin_popcount(v[0][i] ^ v[j + 1][i]);
-                inter[j] += (uint32_t)__builtin_popcount(v[0][i] & v[j + 1][i]);
-                uni[j] += (uint32_t)__builtin_popcount(v[0][i] | v[j + 1][i]);
-            }
+        uint32_t ham[4], inter[4], uni[4];
+        test_bin_counts(v, n, ham, inter, uni);
         for (int li = 0; li < test_nlevels; li++) {
             const simd_kernels *k = test_levels[li];
             uint32_t o[4];
             for (int j = 0; j < 4; j++) {
                 test_check("hamming", k, n, 1, k->hamming(v[0], v[j + 1], n), ham[j], 0);
-                double jac = uni[j] == 0 ? 0.0 : (float)(1.0 - (double)inter[j] / uni[j]);
+                double jac = test_jaccard(inter[j], uni[j]);
                 test_check("jaccard", k, n, 1, k->jaccard(v[0], v[j + 1], n), jac, 0);
             }
             k->hamming_x4(v[0], v[1], v[2], v[3], v[4], n, o);
@@ -463,7 +479,7 @@ static void test_kernels_binary(void **state)
             float jo[4];
             k->jaccard_x4(v[0], v[1], v[2], v[3], v[4], n, jo);
             for (int j = 0; j < 4; j++) {
-                double jac = uni[j] == 0 ? 0.0 : (float)(1.0 - (double)inter[j] / uni[j]);
+                double jac = test_jaccard(inter[j], uni[j]);
                 test_check("jaccard_x4", k, n, 1, jo[j], jac, 0);
                 test_check("jaccard_x4 vs single", k, n, 1, jo[j],
                            k->jaccard(v[0], v[j + 1], n), 0);
@@ -498,13 +514,8 @@ static void test_kernels_binary_long(void **state)
         if (pass == 1) /* a sparse query: small intersections, large unions */
             for (size_t i = 0; i < TEST_LONG_BIN; i++)
                 v[0][i] = (uint8_t)(test_rand() & test_rand() & test_rand());
-        uint32_t ham[4] = {0}, inter[4] = {0}, uni[4] = {0};
-        for (int j = 0; j < 4; j++)
-            for (size_t i = 0; i < TEST_LONG_BIN; i++) {
-                ham[j] += (uint32_t)__builtin_popcount(v[0][i] ^ v[j + 1][i]);
-                inter[j] += (uint32_t)__builtin_popcount(v[0][i] & v[j + 1][i]);
-                uni[j] += (uint32_t)__builtin_popcount(v[0][i] | v[j + 1][i]);
-            }
+        uint32_t ham[4], inter[4], uni[4];
+        test_bin_counts(v, TEST_LONG_BIN, ham, inter, uni);
         for (int li = 0; li < test_nlevels; li++) {
             const simd_kernels *k = test_levels[li];
             uint32_t o[4];
@@ -512,7 +523,7 @@ static void test_kernels_binary_long(void **state)
             k->hamming_x4(v[0], v[1], v[2], v[3], v[4], TEST_LONG_BIN, o);
             k->jaccard_x4(v[0], v[1], v[2], v[3], v[4], TEST_LONG_BIN, jo);
             for (int j = 0; j < 4; j++) {
-                double jac = uni[j] == 0 ? 0.0 : (float)(1.0 - (double)inter[j] / uni[j]);
+                double jac = test_jaccard(inter[j], uni[j]);
                 test_check("hamming long", k, TEST_LONG_BIN, 1,
                            k->hamming(v[0], v[j + 1], TEST_LONG_BIN), ham[j], 0);
                 test_check("hamming_x4 long", k, TEST_LONG_BIN, 1, o[j], ham[j], 0);

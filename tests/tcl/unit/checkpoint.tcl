@@ -271,6 +271,7 @@ start_server {tags {persistence vectis-only}
         assert_error {*can't change dir while appendonly is yes: the database is open in*} \
             {r config set dir $other}
         assert_equal $d [lindex [r config get dir] 1]
+        assert_error {*No such file or directory*} {r config set dir $other/missing}
         file delete $other
         assert_equal 300 [r vcard keep]
         r vadd keep VALUES 8 1 1 1 1 1 1 1 1 after-refusal
