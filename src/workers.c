@@ -75,7 +75,7 @@ struct worker_pool {
     int nthreads;
     pthread_t *threads;
     _Atomic long long queued, running; /* client jobs */
-    _Atomic long long done_total;      /* all jobs */
+    _Atomic long long done_total;      /* client jobs */
     _Atomic long long last_client_us;  /* when the last client job was submitted */
 };
 
@@ -184,8 +184,10 @@ static void *worker_main(void *arg)
         else
             p->done_head = j;
         p->done_tail = j;
-        if (!bg) atomic_fetch_sub(&p->running, 1);
-        atomic_fetch_add(&p->done_total, 1);
+        if (!bg) {
+            atomic_fetch_sub(&p->running, 1);
+            atomic_fetch_add(&p->done_total, 1);
+        }
         pthread_mutex_unlock(&p->done_lock);
         if (was_empty) {
             uint64_t one = 1;

@@ -67,7 +67,7 @@ void workers_submit(worker_pool *p, job *j);
 int workers_count(const worker_pool *p);
 long long workers_queued(const worker_pool *p);  /* client jobs */
 long long workers_running(const worker_pool *p); /* client jobs */
-long long workers_done_total(const worker_pool *p);
+long long workers_done_total(const worker_pool *p); /* client jobs */
 
 /* Initialises the common part of a job. */
 void job_init(job *j, const job_type *type, struct client *owner, int proto);

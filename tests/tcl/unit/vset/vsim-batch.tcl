@@ -4,7 +4,8 @@
 # worker-bound searches, inline searches (NOTHREAD, missing key), errors and
 # other commands the pipeline holds, in RESP2 and RESP3. What the batch
 # changes is the number of hand-offs: INFO stats worker_jobs_done grows by
-# one per batch (at most 16 VSIMs), not by one per VSIM. A client that
+# one per batch (at most 16 VSIMs), not by one per VSIM; it counts client
+# jobs only. A client that
 # leaves while its batch runs costs nothing (the job completes into the
 # void; ASan checks the rest).
 
@@ -66,8 +67,11 @@ start_server {tags {vset vectis-only}} {
         set after [info_field worker_jobs_done stats]
         foreach rep $reps { assert_equal [lindex $reps 0] $rep }
         assert_equal 5 [llength [lindex $reps 0]]
-        # One batch when the 12 arrive in one read; a TCP split makes two.
-        assert {$after - $before >= 1 && $after - $before <= 3}
+        # One batch when the 12 arrive in one read; each TCP split of the
+        # pipeline can start another (a busy machine splits more). Without
+        # batching this is 12. Background jobs (catch-up, checkpoints,
+        # frees) are not counted in worker_jobs_done.
+        assert {$after - $before >= 1 && $after - $before <= 6}
         # 40 take at least three (16 per batch at most).
         set pipe {}
         for {set i 0} {$i < 40} {incr i} { lappend pipe $big }
@@ -77,7 +81,7 @@ start_server {tags {vset vectis-only}} {
         set after [info_field worker_jobs_done stats]
         regexp -nocase {cmdstat_vsim:calls=(\d+)} [r info commandstats] -> calls1
         assert_equal 40 [llength $reps]
-        assert {$after - $before >= 3 && $after - $before <= 12}
+        assert {$after - $before >= 3 && $after - $before <= 20}
         # Every batched call is counted as a call.
         assert_equal 40 [expr {$calls1 - $calls0}]
         $a close
