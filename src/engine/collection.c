@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "alloc.h"
 #include "dict.h"
@@ -50,6 +51,11 @@
  * the CPU goes to searches first. Larger ones run at a low nice level, so
  * a busy server still catches up. */
 #define INDEX_IDLE_MAX_ROWS 1024u
+/* An idle-priority catch-up that took longer than this from scheduling to
+ * completion (~20 ms when a core is free) means the machine has no idle
+ * CPU (other processes keep both cores busy): the rest of that segment's
+ * backlog runs at the low nice level, so it is never starved for good. */
+#define INDEX_IDLE_STARVED_US 1000000u
 /* Rows per thread in one gang: as many as one job, so a search never waits
  * longer for a gang job than for a lone one. */
 #define INDEX_GANG_ROWS INDEX_JOB_ROWS
@@ -218,9 +224,18 @@ typedef struct index_catchup {
     _Atomic uint32_t next;
     int jobs;          /* main thread: jobs not yet completed */
     int parallel;
+    int idle;          /* runs at idle priority */
+    uint64_t scheduled_us;
     _Atomic int failed;
     char err[256];     /* written by the first job that fails (failed 0 -> 1) */
 } index_catchup;
+
+static uint64_t monotonic_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 static void index_catchup_fail(index_catchup *k, const char *err)
 {
@@ -266,6 +281,10 @@ static void index_job_done(void *arg)
     }
     engine_index_rows_added += atomic_load(&s->indexed) - k->first;
     s->index_job = 0;
+    if (atomic_load(&s->indexed) >= atomic_load(&s->nrows))
+        s->index_starved = 0;
+    else if (k->idle && monotonic_us() - k->scheduled_us > INDEX_IDLE_STARVED_US)
+        s->index_starved = 1;
     if (atomic_load(&k->failed)) {
         /* Rows stay searchable through the exact tail scan; say so once. */
         if (!s->index_error) log_warning("Indexing segment %llu failed: %s", (unsigned long long)s->id, k->err);
@@ -318,9 +337,12 @@ void segment_schedule_index(segment *s)
     }
     s->refs++;
     s->index_job = 1;
-    /* A small backlog waits for idle CPU; a large one (whose exact tail
-     * scan every search pays) must progress under load too. */
-    int idle = n - have < INDEX_IDLE_MAX_ROWS;
+    /* A small backlog of a growing segment waits for idle CPU; a large one
+     * (whose exact tail scan every search pays), a sealed segment's (a
+     * checkpoint waits for it) and a starved one must progress under load. */
+    k->idle = n - have < INDEX_IDLE_MAX_ROWS && !s->sealed && !s->index_starved;
+    k->scheduled_us = monotonic_us();
+    int idle = k->idle;
     for (int i = 0, jobs = k->jobs; i < jobs; i++)
         engine_hk.run_background(index_job_run, index_job_done, k, idle);
 }

@@ -88,6 +88,7 @@ typedef struct segment {
     vindex *idx;
     _Atomic uint32_t indexed;
     int index_job; /* main thread: a catch-up job is queued or running */
+    int index_starved; /* main thread: an idle catch-up waited too long; nice until caught up */
     int index_error;
     size_t mem; /* bytes of chunks, keys and attributes */
     /* What the database holds of this segment (checkpoint.c; main thread).

@@ -35,7 +35,7 @@ set opt(tags) ""
 set opt(clients) 2
 set opt(verbose) 0
 set opt(seed) [expr {[clock milliseconds] % 1000000}]
-set opt(timeout) 200
+set opt(timeout) 600
 set opt(target) ""
 set opt(dont_clean) 0
 set opt(list) 0

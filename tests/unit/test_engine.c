@@ -336,6 +336,81 @@ static size_t bg_round(segment *s, uint32_t *published_during)
     return n;
 }
 
+/* An idle catch-up that waited over a second (no idle CPU on the machine)
+ * makes the rest of that backlog run at the nice level until it is caught
+ * up; then small backlogs are idle again. A sealed segment's catch-up is
+ * never idle (collection.c INDEX_IDLE_STARVED_US). */
+static void test_idle_catchup_starved(void **state)
+{
+    (void)state;
+    engine_hooks h;
+    memset(&h, 0, sizeof(h));
+    h.run_background = bg_queue;
+    h.background_threads = 1;
+    engine_init(&h);
+    enum { N = 200, D = 8 };
+    collection *c = vset(D, VSET_NOQUANT);
+    char key[16];
+    float v[D];
+    for (int i = 0; i < N; i++) {
+        for (int d = 0; d < D; d++) v[d] = (float)frand();
+        key_of(i, key);
+        collection_upsert(c, key, strlen(key), v, NULL, 0, 0);
+    }
+    segment *s = c->segs[0];
+    uint32_t during;
+    assert_int_equal(bgn, 1);
+    assert_true(bgq[0].idle); /* queued by the first insert: a 1-row backlog */
+    struct timespec pause = {1, 100 * 1000 * 1000};
+    nanosleep(&pause, NULL); /* the idle job "waits" 1.1 s for CPU */
+    bg_round(s, &during);
+    assert_true(atomic_load(&s->indexed) < N);
+    int rounds = 0;
+    while (bgn) {
+        assert_false(bgq[0].idle); /* starved: nice until caught up */
+        bg_round(s, &during);
+        assert_true(++rounds < 100);
+    }
+    assert_int_equal(atomic_load(&s->indexed), N);
+    key_of(N, key);
+    collection_upsert(c, key, strlen(key), v, NULL, 0, 0);
+    assert_int_equal(bgn, 1);
+    assert_true(bgq[0].idle); /* caught up once: idle again */
+    bg_round(s, &during);
+    collection_unref(c);
+    while (bgn) bg_round(NULL, &during);
+
+    /* A sealed segment: 64-row segments; the first seals with its backlog. */
+    uint32_t saved = engine_segment_max_rows;
+    engine_segment_max_rows = 64;
+    c = vset(D, VSET_NOQUANT);
+    for (int i = 0; i < 65; i++) {
+        for (int d = 0; d < D; d++) v[d] = (float)frand();
+        key_of(i, key);
+        collection_upsert(c, key, strlen(key), v, NULL, 0, 0);
+    }
+    engine_segment_max_rows = saved;
+    assert_int_equal(c->nseg, 2);
+    s = c->segs[0];
+    assert_true(s->sealed);
+    /* queued at insert: both segments' first rows (1-row backlogs, idle) */
+    assert_int_equal(bgn, 2);
+    assert_true(bgq[0].idle && bgq[1].idle);
+    bg_round(NULL, &during);
+    /* the second segment is caught up; the sealed one goes on, not idle */
+    rounds = 0;
+    while (bgn) {
+        assert_int_equal(bgn, 1);
+        assert_false(bgq[0].idle);
+        bg_round(NULL, &during);
+        assert_true(++rounds < 100);
+    }
+    assert_int_equal(atomic_load(&s->indexed), 64);
+    collection_unref(c);
+    while (bgn) bg_round(NULL, &during);
+    engine_init(NULL);
+}
+
 static void test_parallel_catchup(void **state)
 {
     (void)state;
@@ -543,6 +618,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_isolation),
         cmocka_unit_test(test_unindexed_tail),
         cmocka_unit_test(test_parallel_catchup),
+        cmocka_unit_test(test_idle_catchup_starved),
         cmocka_unit_test(test_schema_partitions),
         cmocka_unit_test(test_filter),
         cmocka_unit_test(test_range_random),

@@ -465,7 +465,7 @@ start_server {tags {check persistence vectis-only}
         }
         r vadd cv VALUES 8 {*}$::check_vec vmark SETATTR {{"marker":1}}
         for {set i 0} {$i < 300} {incr i 15} { assert_equal 1 [r vrem cv v:$i] }
-        wait_for_condition 500 20 {
+        wait_for_condition 3000 20 {
             [info_field rows_unindexed vectors] == 0 && [info_field index_build_queue vectors] == 0
         } else {
             fail "the index did not catch up: [r info vectors]"

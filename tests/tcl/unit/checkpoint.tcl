@@ -42,14 +42,14 @@ proc ck_segments {k} {
 # index completes asks for one by itself, and SAVE then replies "ERR
 # Background save already in progress" (as Redis does).
 proc ck_save {} {
-    wait_for_condition 500 20 {
+    wait_for_condition 3000 20 {
         [catch {r save} e] == 0
     } else { vt_fail "SAVE kept failing: $e" }
     return $e
 }
 
 proc ck_wait_indexed {k} {
-    wait_for_condition 500 20 {
+    wait_for_condition 3000 20 {
         [apply {{k} {
             foreach s [ck_segments $k] {
                 if {[dict get $s indexed] != [dict get $s rows]} { return 0 }
@@ -189,7 +189,7 @@ start_server {tags {persistence vectis-only}
         # are at most the growing segments' (of s, and t's one row): none
         # of a sealed segment.
         ck_wait_indexed s
-        wait_for_condition 100 50 {[info_field rows_unindexed vectors] == 0} else {
+        wait_for_condition 1200 50 {[info_field rows_unindexed vectors] == 0} else {
             vt_fail "indexes did not catch up"
         }
         set added [info_field index_rows_added vectors]
