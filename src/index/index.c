@@ -308,6 +308,7 @@ int index_dist_init(index_dist *d, index_elem elem, index_metric metric, uint32_
 uint64_t index_allowed_count(const index_search_params *p, uint32_t limit)
 {
     if (!p || !p->allowed) return limit;
+    if (p->allowed_count && p->allowed_nbits <= limit) return p->allowed_count;
     uint64_t nbits = p->allowed_nbits < limit ? p->allowed_nbits : limit;
     uint64_t full = nbits >> 6, c = 0;
     for (uint64_t i = 0; i < full; i++)

@@ -244,6 +244,9 @@ typedef struct index_search_params {
      * traversed by a graph search but are never returned. */
     const uint64_t *allowed;
     uint64_t allowed_nbits;
+    /* Optional: the number of allowed rows below allowed_nbits, when the
+     * caller knows it (it built the bitset); 0 = the index counts them. */
+    uint64_t allowed_count;
     /* Range search only: stop after this many hits (0 = no limit). */
     size_t max_hits;
 } index_search_params;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "index/index_impl.h"
 #include "simd/simd.h"
 #include "test_index_util.h"
 
@@ -254,6 +255,21 @@ static void test_hnsw_filtered(void **state)
         printf("  filtered %.1f%% (%u rows allowed): recall@10 %.4f  %.0f QPS\n", fracs[fi] * 100,
                na, rec, qps);
         assert_true(rec >= 0.95);
+        /* The caller's count of allowed rows (the engine knows it) is
+         * taken as is and changes nothing in the answer. */
+        index_search_params ph = p;
+        ph.allowed_count = na;
+        if (na) assert_int_equal(index_allowed_count(&ph, N_BASE), na);
+        assert_int_equal(index_allowed_count(&p, N_BASE), na);
+        for (uint32_t qi = 0; qi < 20; qi++) {
+            const float *q = g_data + (size_t)(N_BASE + qi) * DIM;
+            index_hit a[K], b[K];
+            p.ef = ph.ef = 64;
+            long na1 = index_search(h, q, K, &p, a, err, sizeof(err));
+            long nb1 = index_search(h, q, K, &ph, b, err, sizeof(err));
+            assert_int_equal(na1, nb1);
+            for (long j = 0; j < na1; j++) assert_int_equal(a[j].row, b[j].row);
+        }
     }
     /* Nothing allowed: no hits. */
     memset(allowed, 0, (N_BASE + 63) / 64 * 8);

@@ -30,9 +30,17 @@ proc df_fill {padlen round {key s}} {
     set acked 0
     set failed ""
     for {set k 0} {$k < 400 && $failed eq ""} {incr k} {
-        for {set i 0} {$i < $round} {incr i} {
-            set n [expr {$k * $round + $i}]
-            $rd vadd $key VALUES 4 [expr {$n % 7}] 1 2 3 e$n SETATTR "{\"p\":\"$pad\"}"
+        # The server may drop the connection while this round is still
+        # being sent (its first commands could not be logged): a failed
+        # write is that drop too.
+        if {[catch {
+            for {set i 0} {$i < $round} {incr i} {
+                set n [expr {$k * $round + $i}]
+                $rd vadd $key VALUES 4 [expr {$n % 7}] 1 2 3 e$n SETATTR "{\"p\":\"$pad\"}"
+            }
+        } r]} {
+            set failed "dropped: $r"
+            break
         }
         for {set i 0} {$i < $round} {incr i} {
             if {[catch {$rd read} r opts]} {
