@@ -37,7 +37,13 @@
 #include "workers.h"
 
 #define VSET_MAX_DIM 65536
-#define VSIM_INLINE_COST 5e5 /* multiply-adds (~50 us) below which a hand-off costs more */
+/* Multiply-adds (a few microseconds) below which a search runs on the main
+ * thread: a hand-off costs about that much CPU. It used to be 5e5 (~50 us,
+ * the wake-up latency of a lone hand-off), which put an EF 10 search of a
+ * 60k x 784 set on the main thread: under load the server then searched
+ * on one core while the workers idled (bench-vset: EF 10 gave fewer QPS
+ * than EF 20). */
+#define VSIM_INLINE_COST 5e4
 
 /* ------------------------------------------------------------- helpers */
 

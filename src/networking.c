@@ -467,13 +467,37 @@ static void check_output_limits(client *c)
     }
 }
 
+/* An open batch whose next command is not (wholly) buffered: reads once
+ * more when the socket probably has it (client.h, read_full). Returns 1
+ * when bytes came; EOF and errors are left to the read event. */
+static int batch_read_more(client *c)
+{
+    if (!c->batch || c->batch_n >= CLIENT_BATCH_MAX || !c->read_full) return 0;
+    if (resp_parser_buffered(c->parser) > (size_t)srv.client_query_buffer_limit / 2) return 0;
+    size_t want = resp_parser_want(c->parser);
+    if (want < NET_READ_CHUNK) want = NET_READ_CHUNK;
+    char *space = resp_parser_space(c->parser, want);
+    ssize_t n = read(c->fd, space, want);
+    if (n <= 0) {
+        c->read_full = 0;
+        return 0;
+    }
+    c->read_full = (size_t)n == want;
+    resp_parser_wrote(c->parser, (size_t)n);
+    srv.stats.net_input_bytes += n;
+    return 1;
+}
+
 void client_process_input(client *c)
 {
     resp_request req;
     srv.cmd_clock_us = util_monotonic_us(); /* the batch's start (commands.c) */
     while (!(c->flags & (CLIENT_BLOCKED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP))) {
         resp_status st = resp_parser_next(c->parser, &req);
-        if (st == RESP_MORE) break;
+        if (st == RESP_MORE) {
+            if (batch_read_more(c)) continue;
+            break;
+        }
         if (st == RESP_ERROR) {
             char msg[256];
             snprintf(msg, sizeof(msg), "ERR %s", resp_parser_error(c->parser));
@@ -486,8 +510,12 @@ void client_process_input(client *c)
         command_process(c, req.argc, req.argv, req.argvlen);
         if (c->batch) {
             /* The batch goes when the next command cannot join it. */
-            if (c->batch_n >= CLIENT_BATCH_MAX || !client_next_is(c, c->batch->type->batch_cmd))
-                client_batch_submit(c);
+            const char *kind = c->batch->type->batch_cmd;
+            int more = c->batch_n < CLIENT_BATCH_MAX && client_next_is(c, kind);
+            if (!more && c->batch_n < CLIENT_BATCH_MAX && resp_parser_buffered(c->parser) < 64 &&
+                batch_read_more(c))
+                more = client_next_is(c, kind);
+            if (!more) client_batch_submit(c);
             continue; /* c->out is the batch's side buffer */
         }
         if (resp_buf_pending(&c->out)) check_output_limits(c);
@@ -510,6 +538,7 @@ static void client_read_cb(evutil_socket_t fd, short what, void *arg)
     if (want < NET_READ_CHUNK) want = NET_READ_CHUNK;
     char *space = resp_parser_space(c->parser, want);
     ssize_t n = read(fd, space, want);
+    c->read_full = n > 0 && (size_t)n == want;
     if (n == 0) {
         log_verbose("Client closed connection id=%llu addr=%s", (unsigned long long)c->id, c->addr);
         client_free(c);

@@ -14,8 +14,8 @@ source [file join $::vt_dir support vset_util.tcl]
 start_server {tags {vset vectis-only}} {
     set dim 64
     set c [redis_client]
-    # 8,000 x 64 rows: a TRUTH scan is 512k multiply-adds, above the
-    # planner's inline bound (VSIM_INLINE_COST, 5e5): it goes to a worker.
+    # 8,000 x 64 rows: a TRUTH scan is 512k multiply-adds, far above the
+    # planner's inline bound (VSIM_INLINE_COST, 5e4): it goes to a worker.
     set vecs [vs_fill $c vb 8000 $dim]
     vs_wait_indexed vb
     set q1 [vs_random_vec $dim]
@@ -85,6 +85,45 @@ start_server {tags {vset vectis-only}} {
         # Every batched call is counted as a call.
         assert_equal 40 [expr {$calls1 - $calls0}]
         $a close
+    }
+
+    test {16 pipelined VSIMs of 3 KB each (several reads' worth) make at most three batches, not one per read} {
+        # Each FP32 query is 768 floats = 3 KB, so the pipeline (~49 KB)
+        # spans at least four 16 KB reads. A batch that ran out of input
+        # reads again while the last read was full (networking.c,
+        # batch_read_more); without that every read ended a batch: >= 4.
+        r del wide
+        set wc [redis_client]
+        vs_fill $wc wide 300 768
+        vs_wait_indexed wide
+        set q [vs_f32 [vs_random_vec 768]]
+        set pipe {}
+        for {set i 0} {$i < 16} {incr i} { lappend pipe [list VSIM wide FP32 $q COUNT 3 TRUTH] }
+        set before [info_field worker_jobs_done stats]
+        set reps [vs_pipeline $wc $pipe]
+        set after [info_field worker_jobs_done stats]
+        assert_equal 16 [llength $reps]
+        foreach rep $reps { assert_equal [lindex $reps 0] $rep }
+        assert_equal 3 [llength [lindex $reps 0]]
+        assert {$after - $before >= 1 && $after - $before <= 3}
+        $wc close
+    }
+
+    test {The planner: an EF 10 search of a wide set goes to a worker, a tiny one runs inline} {
+        # 300 x 768 at EF 10: a few hundred thousand multiply-adds, above
+        # VSIM_INLINE_COST (5e4); it ran inline under the old bound (5e5).
+        set q [vs_f32 [vs_random_vec 768]]
+        set before [info_field worker_jobs_done stats]
+        assert_equal 10 [llength [r vsim wide FP32 $q COUNT 10 EF 10]]
+        assert_equal [expr {$before + 1}] [info_field worker_jobs_done stats]
+        # NOTHREAD keeps it on the main thread whatever the cost.
+        assert_equal 10 [llength [r vsim wide FP32 $q COUNT 10 EF 10 NOTHREAD]]
+        assert_equal [expr {$before + 1}] [info_field worker_jobs_done stats]
+        # 20 x 4: far below the bound.
+        r del tiny
+        for {set i 0} {$i < 20} {incr i} { r vadd tiny VALUES 4 $i 1 2 3 t$i }
+        assert_equal 5 [llength [r vsim tiny VALUES 4 1 1 1 1 COUNT 5]]
+        assert_equal [expr {$before + 1}] [info_field worker_jobs_done stats]
     }
 
     test {A client that leaves while its batch runs: the server goes on} {
