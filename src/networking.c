@@ -467,6 +467,23 @@ static void check_output_limits(client *c)
     }
 }
 
+/* One read(2) into c's parser: as much as is buffered in the socket, up
+ * to NET_READ_CHUNK, or all of a big argument being read. Returns what
+ * read(2) returned; bytes read are counted and parsed later. */
+static ssize_t client_read_some(client *c)
+{
+    size_t want = resp_parser_want(c->parser);
+    if (want < NET_READ_CHUNK) want = NET_READ_CHUNK;
+    char *space = resp_parser_space(c->parser, want);
+    ssize_t n = read(c->fd, space, want);
+    c->read_full = n > 0 && (size_t)n == want;
+    if (n > 0) {
+        resp_parser_wrote(c->parser, (size_t)n);
+        srv.stats.net_input_bytes += n;
+    }
+    return n;
+}
+
 /* An open batch whose next command is not (wholly) buffered: reads once
  * more when the socket probably has it (client.h, read_full). Returns 1
  * when bytes came; EOF and errors are left to the read event. */
@@ -474,18 +491,7 @@ static int batch_read_more(client *c)
 {
     if (!c->batch || c->batch_n >= CLIENT_BATCH_MAX || !c->read_full) return 0;
     if (resp_parser_buffered(c->parser) > (size_t)srv.client_query_buffer_limit / 2) return 0;
-    size_t want = resp_parser_want(c->parser);
-    if (want < NET_READ_CHUNK) want = NET_READ_CHUNK;
-    char *space = resp_parser_space(c->parser, want);
-    ssize_t n = read(c->fd, space, want);
-    if (n <= 0) {
-        c->read_full = 0;
-        return 0;
-    }
-    c->read_full = (size_t)n == want;
-    resp_parser_wrote(c->parser, (size_t)n);
-    srv.stats.net_input_bytes += n;
-    return 1;
+    return client_read_some(c) > 0;
 }
 
 void client_process_input(client *c)
@@ -512,8 +518,8 @@ void client_process_input(client *c)
             /* The batch goes when the next command cannot join it. */
             const char *kind = c->batch->type->batch_cmd;
             int more = c->batch_n < CLIENT_BATCH_MAX && client_next_is(c, kind);
-            if (!more && c->batch_n < CLIENT_BATCH_MAX && resp_parser_buffered(c->parser) < 64 &&
-                batch_read_more(c))
+            /* the next command's name not even buffered: read on first */
+            if (!more && resp_parser_buffered(c->parser) < 64 && batch_read_more(c))
                 more = client_next_is(c, kind);
             if (!more) client_batch_submit(c);
             continue; /* c->out is the batch's side buffer */
@@ -533,12 +539,8 @@ static void client_read_cb(evutil_socket_t fd, short what, void *arg)
     client *c = arg;
     (void)what;
     if (c->flags & CLIENT_CLOSE_ASAP) return;
-    /* In the middle of a big argument, read all of it at once. */
-    size_t want = resp_parser_want(c->parser);
-    if (want < NET_READ_CHUNK) want = NET_READ_CHUNK;
-    char *space = resp_parser_space(c->parser, want);
-    ssize_t n = read(fd, space, want);
-    c->read_full = n > 0 && (size_t)n == want;
+    (void)fd; /* c->fd */
+    ssize_t n = client_read_some(c);
     if (n == 0) {
         log_verbose("Client closed connection id=%llu addr=%s", (unsigned long long)c->id, c->addr);
         client_free(c);
@@ -550,8 +552,6 @@ static void client_read_cb(evutil_socket_t fd, short what, void *arg)
         client_free(c);
         return;
     }
-    resp_parser_wrote(c->parser, (size_t)n);
-    srv.stats.net_input_bytes += n;
     c->last_interaction_ms = util_mstime();
     if (resp_parser_buffered(c->parser) > (size_t)srv.client_query_buffer_limit) {
         char info[1024];

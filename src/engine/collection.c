@@ -31,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "alloc.h"
 #include "dict.h"
@@ -39,6 +38,7 @@
 #include "engine/engine.h"
 #include "engine/record.h"
 #include "log.h"
+#include "util.h"
 #include "simd/simd.h"
 
 #define INDEX_JOB_ROWS 64 /* rows per index job: ~20 ms of HNSW inserts at 784-d, M 16, EFC 200 */
@@ -55,7 +55,7 @@
  * completion (~20 ms when a core is free) means the machine has no idle
  * CPU (other processes keep both cores busy): the rest of that segment's
  * backlog runs at the low nice level, so it is never starved for good. */
-#define INDEX_IDLE_STARVED_US 1000000u
+#define INDEX_IDLE_STARVED_US 1000000LL
 /* Rows per thread in one gang: as many as one job, so a search never waits
  * longer for a gang job than for a lone one. */
 #define INDEX_GANG_ROWS INDEX_JOB_ROWS
@@ -225,17 +225,10 @@ typedef struct index_catchup {
     int jobs;          /* main thread: jobs not yet completed */
     int parallel;
     int idle;          /* runs at idle priority */
-    uint64_t scheduled_us;
+    long long scheduled_us;
     _Atomic int failed;
     char err[256];     /* written by the first job that fails (failed 0 -> 1) */
 } index_catchup;
-
-static uint64_t monotonic_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static void index_catchup_fail(index_catchup *k, const char *err)
 {
@@ -283,7 +276,7 @@ static void index_job_done(void *arg)
     s->index_job = 0;
     if (atomic_load(&s->indexed) >= atomic_load(&s->nrows))
         s->index_starved = 0;
-    else if (k->idle && monotonic_us() - k->scheduled_us > INDEX_IDLE_STARVED_US)
+    else if (k->idle && util_monotonic_us() - k->scheduled_us > INDEX_IDLE_STARVED_US)
         s->index_starved = 1;
     if (atomic_load(&k->failed)) {
         /* Rows stay searchable through the exact tail scan; say so once. */
@@ -341,7 +334,7 @@ void segment_schedule_index(segment *s)
      * (whose exact tail scan every search pays), a sealed segment's (a
      * checkpoint waits for it) and a starved one must progress under load. */
     k->idle = n - have < INDEX_IDLE_MAX_ROWS && !s->sealed && !s->index_starved;
-    k->scheduled_us = monotonic_us();
+    k->scheduled_us = util_monotonic_us();
     int idle = k->idle;
     for (int i = 0, jobs = k->jobs; i < jobs; i++)
         engine_hk.run_background(index_job_run, index_job_done, k, idle);

@@ -336,6 +336,29 @@ static size_t bg_round(segment *s, uint32_t *published_during)
     return n;
 }
 
+/* The engine with background jobs queued to bgq (run by bg_round). */
+static void bg_engine_init(unsigned threads)
+{
+    engine_hooks h;
+    memset(&h, 0, sizeof(h));
+    h.run_background = bg_queue;
+    h.background_threads = threads;
+    engine_init(&h);
+}
+
+/* Inserts keys from..to-1 into c with random vectors of dim floats. */
+static void add_random(collection *c, int from, int to, uint32_t dim)
+{
+    char key[16];
+    float v[64];
+    assert_true(dim <= 64);
+    for (int i = from; i < to; i++) {
+        for (uint32_t d = 0; d < dim; d++) v[d] = (float)frand();
+        key_of(i, key);
+        collection_upsert(c, key, strlen(key), v, NULL, 0, 0);
+    }
+}
+
 /* An idle catch-up that waited over a second (no idle CPU on the machine)
  * makes the rest of that backlog run at the nice level until it is caught
  * up; then small backlogs are idle again. A sealed segment's catch-up is
@@ -343,20 +366,10 @@ static size_t bg_round(segment *s, uint32_t *published_during)
 static void test_idle_catchup_starved(void **state)
 {
     (void)state;
-    engine_hooks h;
-    memset(&h, 0, sizeof(h));
-    h.run_background = bg_queue;
-    h.background_threads = 1;
-    engine_init(&h);
+    bg_engine_init(1);
     enum { N = 200, D = 8 };
     collection *c = vset(D, VSET_NOQUANT);
-    char key[16];
-    float v[D];
-    for (int i = 0; i < N; i++) {
-        for (int d = 0; d < D; d++) v[d] = (float)frand();
-        key_of(i, key);
-        collection_upsert(c, key, strlen(key), v, NULL, 0, 0);
-    }
+    add_random(c, 0, N, D);
     segment *s = c->segs[0];
     uint32_t during;
     assert_int_equal(bgn, 1);
@@ -372,8 +385,7 @@ static void test_idle_catchup_starved(void **state)
         assert_true(++rounds < 100);
     }
     assert_int_equal(atomic_load(&s->indexed), N);
-    key_of(N, key);
-    collection_upsert(c, key, strlen(key), v, NULL, 0, 0);
+    add_random(c, N, N + 1, D);
     assert_int_equal(bgn, 1);
     assert_true(bgq[0].idle); /* caught up once: idle again */
     bg_round(s, &during);
@@ -384,11 +396,7 @@ static void test_idle_catchup_starved(void **state)
     uint32_t saved = engine_segment_max_rows;
     engine_segment_max_rows = 64;
     c = vset(D, VSET_NOQUANT);
-    for (int i = 0; i < 65; i++) {
-        for (int d = 0; d < D; d++) v[d] = (float)frand();
-        key_of(i, key);
-        collection_upsert(c, key, strlen(key), v, NULL, 0, 0);
-    }
+    add_random(c, 0, 65, D);
     engine_segment_max_rows = saved;
     assert_int_equal(c->nseg, 2);
     s = c->segs[0];
@@ -414,27 +422,18 @@ static void test_idle_catchup_starved(void **state)
 static void test_parallel_catchup(void **state)
 {
     (void)state;
-    engine_hooks h;
-    memset(&h, 0, sizeof(h));
-    h.run_background = bg_queue;
-    h.background_threads = 2;
-    engine_init(&h);
+    bg_engine_init(2);
     engine_stats st0, st1;
     engine_get_stats(&st0);
     enum { N = 4000, D = 16 };
     collection *c = vset(D, VSET_NOQUANT);
     char key[16];
-    float v[D];
     /* The small first segment is promoted to a full one when it fills:
      * let that happen (and its jobs finish) first. */
     uint32_t during;
-    for (int i = 0; i < N; i++) {
-        for (int d = 0; d < D; d++) v[d] = (float)frand();
-        key_of(i, key);
-        collection_upsert(c, key, strlen(key), v, NULL, 0, 0);
-        if (i == SEG_FIRST_CAPACITY)
-            while (bgn) bg_round(c->segs[0], &during);
-    }
+    add_random(c, 0, SEG_FIRST_CAPACITY + 1, D);
+    while (bgn) bg_round(c->segs[0], &during);
+    add_random(c, SEG_FIRST_CAPACITY + 1, N, D);
     segment *s = c->segs[0];
     size_t gangs = 0, rounds = 0, big_backlog = 0, small_backlog = 0;
     while (bgn) {
